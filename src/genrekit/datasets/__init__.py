@@ -1,0 +1,41 @@
+"""Datasets: track records, collections and splits.
+
+- :func:`gtzan` - the GTZAN collection in either common layout (see :mod:`.gtzan`);
+- :func:`folder` - any folder with one sub-folder per genre;
+- :func:`synthetic` - generated audio for tests and the demo (see :mod:`.synthetic`);
+- :mod:`.splits` - track-level holdout, k-fold and the artist-filtered GTZAN split;
+- :func:`load` - one of the above by name, as the command line uses them.
+"""
+
+from __future__ import annotations
+
+from genrekit.datasets import splits
+from genrekit.datasets.base import Skipped, Track, TrackCollection
+from genrekit.datasets.folder import folder
+from genrekit.datasets.gtzan import GENRES, DatasetWarning, gtzan
+from genrekit.datasets.synthetic import synthetic
+from genrekit.errors import ConfigError
+
+__all__ = ["GENRES", "DatasetWarning", "Skipped", "Track", "TrackCollection",
+           "folder", "gtzan", "synthetic", "splits", "load", "NAMES"]
+
+#: Dataset names :func:`load` accepts.
+NAMES = ("gtzan", "folder", "synthetic")
+
+
+def load(name: str, root=None, **options) -> TrackCollection:
+    """A collection by name: ``load("gtzan", root)``, ``load("folder", root)``,
+    ``load("synthetic", root=None, n_per_genre=10, seconds=30.0, seed=0)``.
+
+    Raises
+    ------
+    ConfigError
+        For an unknown name, or a missing ``root`` where one is needed.
+    """
+    if name == "synthetic":
+        return synthetic(root=root, **options)
+    if name not in NAMES:
+        raise ConfigError(f"unknown dataset {name!r}; choose one of {', '.join(NAMES)}")
+    if root is None:
+        raise ConfigError(f"dataset {name!r} needs a root folder (--root PATH)")
+    return gtzan(root, **options) if name == "gtzan" else folder(root, **options)

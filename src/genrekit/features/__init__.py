@@ -1,0 +1,19 @@
+"""Features: specs with the papers' presets, clip slicing, an on-disk cache, parallel extraction.
+
+>>> from genrekit import datasets, features
+>>> tracks = datasets.folder("my-music")                          # doctest: +SKIP
+>>> report = features.extract(tracks, "yang2019", cache="cache")  # doctest: +SKIP
+>>> print(report.summary())                                       # doctest: +SKIP
+"""
+
+from genrekit.features.cache import FeatureCache, default_root
+from genrekit.features.clips import ClipSpec, clip_frames, n_clips, random_clip
+from genrekit.features.extract import ExtractionReport, Failure, compute_features, extract, load_features
+from genrekit.features.specs import (PRESETS, FeatureSpec, LogMelSpec, StftSpec, SummarySpec, from_dict, get,
+                                     names, register)
+
+__all__ = [
+    "PRESETS", "ClipSpec", "ExtractionReport", "Failure", "FeatureCache", "FeatureSpec", "LogMelSpec",
+    "StftSpec", "SummarySpec", "clip_frames", "compute_features", "default_root", "extract", "from_dict",
+    "get", "load_features", "n_clips", "names", "random_clip", "register",
+]

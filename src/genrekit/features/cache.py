@@ -1,0 +1,157 @@
+"""An on-disk cache of per-track features.
+
+Layout::
+
+    <root>/<spec kind>-<spec key>/spec.json            what the entries are (FeatureSpec.to_dict)
+    <root>/<spec kind>-<spec key>/<path hash>-<identity hash>.npy
+
+- The folder is named by the spec's content hash (:meth:`FeatureSpec.key`): a changed
+  spec reads and writes another folder, and two presets with the same numbers (e.g.
+  ``zhang2016`` and ``senac2017_stft``) share one.
+- An entry is named by a hash of the file's resolved path and a hash of its identity
+  (size and modification time in ns): a changed file is a miss, and writing its new
+  features removes the stale entry of the same path.
+- Entries are written to a temporary name and renamed into place (``os.replace``), so
+  a killed extraction never leaves a half-written entry: every ``.npy`` present is whole,
+  and running the extraction again resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from genrekit.features.specs import FeatureSpec
+
+__all__ = ["FeatureCache", "default_root", "file_identity"]
+
+
+def default_root() -> Path:
+    """``$GENREKIT_CACHE/features``, else ``~/.cache/genrekit/features``."""
+    base = os.environ.get("GENREKIT_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "genrekit")
+    return Path(base) / "features"
+
+
+def file_identity(path: str | os.PathLike) -> tuple[str, str]:
+    """``(path hash, identity hash)`` of a file: its resolved path, and its size and mtime.
+
+    Raises ``FileNotFoundError`` for a missing file.
+    """
+    resolved = os.path.realpath(path)
+    stat = os.stat(resolved)
+    path_hash = hashlib.sha1(resolved.encode("utf-8", "surrogateescape")).hexdigest()[:20]
+    identity = hashlib.sha1(f"{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()[:12]
+    return path_hash, identity
+
+
+def _atomic_write(path: Path, write) -> None:
+    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            write(stream)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+class FeatureCache:
+    """Features of one spec, stored per audio file.
+
+    Parameters
+    ----------
+    root : str or path-like, optional
+        The cache root (default :func:`default_root`); one folder per spec is made inside.
+    spec : FeatureSpec
+
+    Examples
+    --------
+    >>> cache = FeatureCache("/tmp/cache", get("yang2019"))        # doctest: +SKIP
+    >>> cache.get(track.path) is None                              # doctest: +SKIP
+    True
+    """
+
+    def __init__(self, root: str | os.PathLike | None, spec: FeatureSpec):
+        self.spec = spec
+        self.root = Path(root) if root is not None else default_root()
+        self.dir = self.root / f"{spec.kind}-{spec.key()}"
+        self.dir.mkdir(parents=True, exist_ok=True)
+        manifest = self.dir / "spec.json"
+        if not manifest.exists():
+            text = json.dumps(spec.to_dict(), indent=2, sort_keys=True, default=str).encode()
+            _atomic_write(manifest, lambda stream: stream.write(text))
+
+    def entry(self, path: str | os.PathLike) -> Path:
+        """Where the features of the file at ``path``, as it is now, are stored."""
+        path_hash, identity = file_identity(path)
+        return self.dir / f"{path_hash}-{identity}.npy"
+
+    def __contains__(self, path) -> bool:
+        try:
+            return self.entry(path).exists()
+        except FileNotFoundError:
+            return False
+
+    def get(self, path: str | os.PathLike, mmap: bool = False) -> np.ndarray | None:
+        """The cached features of a file, or ``None`` when absent or stale.
+
+        Parameters
+        ----------
+        mmap : bool
+            Memory-map instead of reading (cheap for looking at the shape only).
+        """
+        try:
+            entry = self.entry(path)
+            return np.load(entry, mmap_mode="r" if mmap else None, allow_pickle=False)
+        except (FileNotFoundError, ValueError, OSError):
+            # ValueError/OSError: an unreadable entry (e.g. a disk filled up mid-copy) is a miss.
+            return None
+
+    def put(self, path: str | os.PathLike, features: np.ndarray) -> Path:
+        """Store a file's features atomically and drop stale entries of the same file."""
+        entry = self.entry(path)
+        array = np.ascontiguousarray(features, dtype=np.float32)
+        _atomic_write(entry, lambda stream: np.save(stream, array, allow_pickle=False))
+        prefix = entry.name.split("-", 1)[0]
+        for stale in self.dir.glob(f"{prefix}-*.npy"):
+            if stale != entry:
+                stale.unlink(missing_ok=True)
+        return entry
+
+    def entries(self) -> list[Path]:
+        """All stored (whole) entries; temporary files of writers in progress are not entries."""
+        return sorted(p for p in self.dir.glob("*.npy") if not p.name.startswith("."))
+
+    def clean_partials(self) -> int:
+        """Remove temporary files left by killed writers; returns how many."""
+        removed = 0
+        for tmp in self.dir.glob(".tmp-*"):
+            tmp.unlink(missing_ok=True)
+            removed += 1
+        return removed
+
+    def prune(self, paths) -> int:
+        """Remove entries that belong to none of ``paths`` as they are now; returns how many."""
+        keep = set()
+        for path in paths:
+            try:
+                keep.add(self.entry(path).name)
+            except FileNotFoundError:
+                continue
+        removed = 0
+        for entry in self.entries():
+            if entry.name not in keep:
+                entry.unlink(missing_ok=True)
+                removed += 1
+        return removed
+
+    def __repr__(self) -> str:
+        return f"FeatureCache({str(self.dir)!r})"

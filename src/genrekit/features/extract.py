@@ -1,0 +1,332 @@
+"""Parallel feature extraction into the cache.
+
+:func:`extract` computes a spec's features for every track that is not cached yet, in
+worker processes, and reports what it did: computed, already cached, failed (with the
+reason for each failure). Workers write their results straight into the cache (atomic
+renames), so an interrupted extraction keeps everything finished so far and the next run
+resumes. A bad file never stops the batch.
+
+:func:`compute_features` is the same work for one file, in this process.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+import warnings
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import asdict, dataclass, field
+from typing import Sequence
+
+import numpy as np
+
+from genrekit import audio
+from genrekit.datasets.base import Track
+from genrekit.errors import FeatureError, GenrekitError
+from genrekit.features.cache import FeatureCache
+from genrekit.features.clips import n_clips
+from genrekit.features.specs import FeatureSpec, get
+from genrekit.progress import Progress
+
+__all__ = ["ExtractionReport", "Failure", "compute_features", "extract", "load_features", "default_workers"]
+
+#: Signals whose peak is below this (dB full scale) are treated as silent and not featurised.
+SILENCE_DB = -80.0
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A track whose features could not be computed."""
+
+    track_id: str
+    path: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.track_id} ({self.path}): {self.reason}"
+
+
+@dataclass
+class ExtractionReport:
+    """What :func:`extract` did.
+
+    Attributes
+    ----------
+    spec : str
+        The spec's name.
+    cache_dir : str
+    computed, cached : list of str
+        Track ids computed now, and found in the cache.
+    failed : list of Failure
+    seconds : float
+        Wall-clock time of the extraction.
+    audio_seconds : float
+        Total duration of the audio decoded now.
+    workers : int
+    """
+
+    spec: str
+    cache_dir: str
+    computed: list[str] = field(default_factory=list)
+    cached: list[str] = field(default_factory=list)
+    failed: list[Failure] = field(default_factory=list)
+    seconds: float = 0.0
+    audio_seconds: float = 0.0
+    workers: int = 1
+
+    @property
+    def total(self) -> int:
+        return len(self.computed) + len(self.cached) + len(self.failed)
+
+    def summary(self) -> str:
+        """A few lines for people."""
+        speed = ""
+        if self.computed and self.seconds > 0:
+            speed = (f" ({len(self.computed) / self.seconds:.1f} tracks/s, "
+                     f"{self.audio_seconds / self.seconds:.0f}x real time, {self.workers} worker(s))")
+        lines = [f"features {self.spec}: {self.total} tracks: {len(self.computed)} computed, "
+                 f"{len(self.cached)} cached, {len(self.failed)} failed in {self.seconds:.1f} s{speed}",
+                 f"  cache: {self.cache_dir}"]
+        lines.extend(f"  failed: {f}" for f in self.failed)
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["failed"] = [asdict(f) for f in self.failed]
+        return data
+
+
+def default_workers() -> int:
+    """Worker processes to use: the CPUs this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _check_length(spec: FeatureSpec, n_frames: int, path: str) -> None:
+    if spec.clip.short == "reject" and n_clips(n_frames, spec.clip.frames, spec.clip.hop) == 0:
+        raise FeatureError(
+            f"{path}: too short: {n_frames} frames ({n_frames * spec.hop_seconds:.2f} s) is less than one "
+            f"clip of {spec.clip.frames} frames ({spec.clip_seconds:.2f} s); use a longer recording, or "
+            "the short-track policy 'pad'")
+
+
+def _featurise(path: str | os.PathLike, spec: FeatureSpec) -> tuple[np.ndarray, float]:
+    """Decode and compute; returns ``(features, audio seconds)``."""
+    y = audio.load(path, sr=spec.sr)
+    if audio.is_silent(y, SILENCE_DB):
+        raise FeatureError(f"{path}: silent (peak below {SILENCE_DB:.0f} dBFS): there is nothing to "
+                           "classify; check that the file is the recording you meant")
+    _check_length(spec, spec.n_frames(y.shape[0]), str(path))
+    return spec.compute(y), y.shape[0] / spec.sr
+
+
+def compute_features(path: str | os.PathLike, spec: FeatureSpec | str) -> np.ndarray:
+    """Decode one file and compute its features.
+
+    Parameters
+    ----------
+    path : str or path-like
+    spec : FeatureSpec or preset name
+
+    Returns
+    -------
+    np.ndarray [shape=(spec.bands, n_frames)], float32
+
+    Raises
+    ------
+    AudioError
+        The file cannot be decoded.
+    FeatureError
+        The signal is silent, or shorter than one clip under the ``"reject"`` policy.
+    """
+    return _featurise(path, get(spec))[0]
+
+
+# Worker side -----------------------------------------------------------------------------
+_caches: dict[tuple[str, str], FeatureCache] = {}
+
+
+def _init_worker() -> None:
+    """One BLAS thread per worker (the workers are the parallelism), and an allocator that
+    reuses large buffers instead of mapping fresh pages for every track."""
+    try:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(1)
+    except ImportError:  # pragma: no cover - threadpoolctl is a dependency
+        pass
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(-3, 256 * 1024 * 1024)  # M_MMAP_THRESHOLD: keep big arrays on the heap
+        libc.mallopt(-1, 512 * 1024 * 1024)  # M_TRIM_THRESHOLD: and do not give them back at once
+    except (OSError, AttributeError):  # not glibc: only slower
+        pass
+
+
+def _extract_one(path: str, spec: FeatureSpec, cache_root: str) -> tuple[str, float, str | None]:
+    """Compute and store one file's features. Returns ``(status, audio seconds, reason)``."""
+    cache = _caches.get((cache_root, spec.key()))
+    if cache is None:
+        cache = _caches[(cache_root, spec.key())] = FeatureCache(cache_root, spec)
+    try:
+        features, seconds = _featurise(path, spec)
+    except GenrekitError as exc:
+        return "failed", 0.0, getattr(exc, "reason", None) or str(exc).replace(f"{path}: ", "", 1)
+    except Exception as exc:  # a bug or an exotic file: report it, never kill the batch
+        return "failed", 0.0, f"unexpected {type(exc).__name__}: {exc}"
+    cache.put(path, features)
+    return "computed", seconds, None
+
+
+def _pool(workers: int) -> ProcessPoolExecutor:
+    # forkserver: workers start from a clean, single-threaded server process that has already
+    # imported this module, so they start fast and are safe even when the parent runs threads
+    # (torch, a progress bar). Elsewhere, spawn.
+    methods = multiprocessing.get_all_start_methods()
+    if "forkserver" in methods:
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload([__name__])
+    else:
+        context = multiprocessing.get_context("spawn")
+    return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker)
+
+
+def _parallel(todo, spec, cache_root, workers, record, bar, report) -> list[Track]:
+    """Run ``_extract_one`` over ``todo`` in a process pool; returns the tracks left undone
+    if the pool breaks (a worker killed by the system, or a start method that cannot work here)."""
+    pending: dict[Future, Track] = {}
+    queue = iter(todo)
+    leftover: list[Track] = []
+    with _pool(workers) as pool:
+        try:
+            while True:
+                # Keep a bounded number of tasks in flight, so a million-track
+                # library does not create a million futures at once.
+                while len(pending) < 4 * workers:
+                    track = next(queue, None)
+                    if track is None:
+                        break
+                    pending[pool.submit(_extract_one, track.path, spec, cache_root)] = track
+                if not pending:
+                    break
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    track = pending.pop(future)
+                    try:
+                        outcome = future.result()
+                    except BrokenProcessPool:
+                        leftover.append(track)
+                        continue
+                    record(track, outcome)
+                    bar.advance(info=f"{len(report.failed)} failed" if report.failed else "")
+        except BrokenProcessPool:
+            pass
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+    if leftover or pending:
+        leftover.extend(pending.values())
+        leftover.extend(queue)
+    return leftover
+
+
+def extract(tracks: Sequence[Track], spec: FeatureSpec | str, cache: str | os.PathLike | None = None,
+            workers: int | None = None, progress: bool = True) -> ExtractionReport:
+    """Compute and cache features for every track that is not cached yet.
+
+    Parameters
+    ----------
+    tracks : sequence of Track
+    spec : FeatureSpec or preset name
+    cache : str or path-like, optional
+        The cache root (default :func:`genrekit.features.cache.default_root`).
+    workers : int, optional
+        Worker processes (default: one per CPU). ``1`` computes in this process.
+    progress : bool
+        Show a progress bar (or progress lines when not on a terminal).
+
+    Returns
+    -------
+    ExtractionReport
+        Nothing is raised for bad files: they are in ``report.failed`` with reasons.
+    """
+    spec = get(spec)
+    store = FeatureCache(cache, spec)
+    store.clean_partials()
+    start = time.perf_counter()
+    workers = default_workers() if workers is None else max(1, int(workers))
+    report = ExtractionReport(spec.name, str(store.dir), workers=workers)
+    todo: list[Track] = []
+    for track in tracks:
+        cached = store.get(track.path, mmap=True)
+        if cached is None:
+            todo.append(track)
+            continue
+        try:
+            _check_length(spec, cached.shape[-1], track.path)
+            report.cached.append(track.id)
+        except FeatureError as exc:
+            report.failed.append(Failure(track.id, track.path, str(exc).replace(f"{track.path}: ", "", 1)))
+
+    def record(track: Track, outcome: tuple[str, float, str | None]) -> None:
+        status, seconds, reason = outcome
+        if status == "computed":
+            report.computed.append(track.id)
+            report.audio_seconds += seconds
+        else:
+            report.failed.append(Failure(track.id, track.path, reason or "unknown error"))
+
+    with Progress(len(todo), f"features {spec.name}", enabled=progress) as bar:
+        def serial(tracks_left):
+            _init_worker()
+            for track in tracks_left:
+                record(track, _extract_one(track.path, spec, str(store.root)))
+                bar.advance(info=f"{len(report.failed)} failed" if report.failed else "")
+
+        if workers == 1 or len(todo) <= 1:
+            serial(todo)
+        else:
+            report.workers = workers = min(workers, len(todo))
+            leftover = _parallel(todo, spec, str(store.root), workers, record, bar, report)
+            if leftover:
+                warnings.warn("the feature worker processes stopped unexpectedly; computing the remaining "
+                              f"{len(leftover)} track(s) in this process", RuntimeWarning, stacklevel=2)
+                report.workers = 1
+                serial(leftover)
+    report.seconds = time.perf_counter() - start
+    order = {t.id: i for i, t in enumerate(tracks)}
+    report.computed.sort(key=order.__getitem__)
+    report.failed.sort(key=lambda f: order[f.track_id])
+    return report
+
+
+def load_features(tracks: Sequence[Track], spec: FeatureSpec | str, cache: str | os.PathLike | None = None,
+                  workers: int | None = None, progress: bool = True) -> tuple[dict[str, np.ndarray], ExtractionReport]:
+    """Extract what is missing, then read every track's features from the cache.
+
+    Returns
+    -------
+    features : dict of str to np.ndarray [shape=(bands, n_frames)]
+        By track id, for the tracks that did not fail.
+    report : ExtractionReport
+    """
+    spec = get(spec)
+    report = extract(tracks, spec, cache, workers, progress)
+    store = FeatureCache(cache, spec)
+    failed = {f.track_id for f in report.failed}
+    features = {}
+    for track in tracks:
+        if track.id in failed:
+            continue
+        array = store.get(track.path)
+        if array is None:  # changed on disk since the extraction: report, do not guess
+            report.failed.append(Failure(track.id, track.path, "file changed during extraction; run again"))
+            continue
+        features[track.id] = array
+    return features, report

@@ -1,0 +1,370 @@
+"""Feature specifications: frozen dataclasses that say exactly how a representation is made.
+
+A spec is the single source of truth for a representation: it computes it
+(:meth:`FeatureSpec.compute`), cuts it into clips (:meth:`FeatureSpec.clips`), and names
+it in the cache by a hash of its content (:meth:`FeatureSpec.key`), so two specs with the
+same numbers share cached features and any change of a number recomputes them.
+
+Every spec's ``compute(y)`` returns ``np.ndarray [shape=(bands, frames)], float32`` for a
+whole track; clips are cut afterwards, so clip settings are not part of the cache key.
+
+Presets (:data:`PRESETS`), each citing where its numbers come from:
+
+=================  ==========================================================================
+``yang2019``       log-mel, 1024-sample frames, 50 % overlap, 256 bands, 128-frame clips
+                   (Yang & Zhang 2019, sec. 4.2); clip hop 64 (50 %, 19 clips per 30 s)
+``dong2018``       mel, 23 ms windows (512 samples), 50 % overlap, 64 bands, ln(1 + x),
+                   256-frame (3 s) clips, 50 % overlap at test time (Dong 2018, "Methods")
+``wang``           librosa mel, n_fft 1024, hop 256, 128 bands, dB scaled to [0, 1]
+                   (Wang, sec. III-B); 660-frame clips as the paper's "128 x 660", hop 330
+``zhang2016``      STFT magnitude, Hamming 1024, 50 % overlap, 513 bins, 128-frame clips,
+                   1.5 s (65-frame) clip hop, 18 clips per 30 s (Senac et al. 2017, sec. 2.1, 2.3)
+``senac2017_stft`` the same representation (Senac's net_STFT input is Zhang's)
+``summary``        the classical baselines' vector: MFCC, spectral centroid / bandwidth /
+                   roll-off, ZCR, RMS, chroma (means and variances) and tempo, per track
+=================  ==========================================================================
+
+The music-feature map of Senac et al. (sec. 2.2) is a spec of the same kind, added by
+:mod:`genrekit.features.music` through :func:`register`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from genrekit.audio import DEFAULT_SR
+from genrekit.errors import ConfigError
+from genrekit.features import spectral
+from genrekit.features.clips import ClipSpec, clip_frames
+
+__all__ = [
+    "FEATURES_VERSION",
+    "FeatureSpec",
+    "LogMelSpec",
+    "StftSpec",
+    "SummarySpec",
+    "PRESETS",
+    "get",
+    "names",
+    "register",
+    "from_dict",
+]
+
+#: Bumped whenever a code change alters feature values, so old cache entries are not reused.
+FEATURES_VERSION = 1
+
+_KINDS: dict[str, type["FeatureSpec"]] = {}
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """Base of all feature specs.
+
+    Attributes
+    ----------
+    name : str
+        A label for people and cache folder names; not part of the content hash.
+    sr : int
+        Sampling rate the audio is decoded at.
+    clip : ClipSpec
+        How the track's frames are cut into clips.
+    """
+
+    kind: ClassVar[str] = ""
+    name: str = ""
+    sr: int = DEFAULT_SR
+    clip: ClipSpec = ClipSpec(128, 64)
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.kind:
+            _KINDS[cls.kind] = cls
+
+    # What every spec provides ---------------------------------------------------------
+    @property
+    def bands(self) -> int:
+        """Rows of the feature matrix (mel bands, FFT bins, features)."""
+        raise NotImplementedError
+
+    @property
+    def hop_seconds(self) -> float:
+        """Seconds between consecutive frames."""
+        raise NotImplementedError
+
+    def n_frames(self, n_samples: int) -> int:
+        """Frames :meth:`compute` returns for ``n_samples`` samples at :attr:`sr`."""
+        raise NotImplementedError
+
+    def compute(self, y: np.ndarray) -> np.ndarray:
+        """Features of a whole track.
+
+        Parameters
+        ----------
+        y : np.ndarray [shape=(n,)], float32, at :attr:`sr`
+
+        Returns
+        -------
+        np.ndarray [shape=(bands, n_frames)], float32
+        """
+        raise NotImplementedError
+
+    # Shared behaviour ---------------------------------------------------------------
+    def clips(self, features: np.ndarray, name: str | None = None) -> np.ndarray:
+        """Cut :meth:`compute`'s output into clips: ``[n_clips, bands, clip.frames]`` (a view)."""
+        return clip_frames(features, self.clip.frames, self.clip.hop, self.clip.short, name)
+
+    @property
+    def clip_seconds(self) -> float:
+        """Approximate duration of one clip in seconds."""
+        return self.clip.frames * self.hop_seconds
+
+    def content(self) -> dict[str, Any]:
+        """The fields that determine the feature values (everything except name and clip)."""
+        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in ("name", "clip")}
+        return {"kind": self.kind, "version": FEATURES_VERSION, **fields}
+
+    def key(self) -> str:
+        """16 hex digits of the SHA-256 of :meth:`content`: the cache key of this representation."""
+        text = json.dumps(self.content(), sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data (for YAML/JSON run configs); :func:`from_dict` inverts it."""
+        data = dataclasses.asdict(self)
+        return {"kind": self.kind, **data}
+
+    def replace(self, **changes) -> "FeatureSpec":
+        """A copy with some fields changed; ``clip`` may be given as a dict."""
+        if isinstance(changes.get("clip"), dict):
+            changes["clip"] = dataclasses.replace(self.clip, **changes["clip"])
+        return dataclasses.replace(self, **changes)
+
+
+def _check_scale(scale: str, allowed: tuple[str, ...]) -> None:
+    if scale not in allowed:
+        raise ConfigError(f"scale must be one of {allowed}, got {scale!r}")
+
+
+@dataclass(frozen=True)
+class LogMelSpec(FeatureSpec):
+    """Mel spectrogram on a log scale.
+
+    Attributes
+    ----------
+    n_fft, hop_length : int
+        FFT size and hop in samples.
+    win_length : int or None
+        Window length (``None``: ``n_fft``).
+    window : str
+        ``scipy.signal.get_window`` name.
+    n_mels : int
+    fmin, fmax : float
+        Filterbank range in Hz (``fmax=None``: ``sr / 2``).
+    scale : {"db", "log1p", "db_minmax"}
+        ``db``: ``10 log10`` relative to the track's maximum, ``top_db`` range;
+        ``log1p``: ``ln(1 + mel power)`` (Dong 2018); ``db_minmax``: dB, then scaled
+        to [0, 1] by the track's minimum and maximum (Wang).
+    top_db : float or None
+        Dynamic range kept by the dB scales.
+    """
+
+    kind: ClassVar[str] = "log_mel"
+    name: str = "log_mel"
+    n_fft: int = 1024
+    hop_length: int = 512
+    win_length: int | None = None
+    window: str = "hann"
+    n_mels: int = 128
+    fmin: float = 0.0
+    fmax: float | None = None
+    scale: str = "db"
+    top_db: float | None = 80.0
+
+    def __post_init__(self):
+        _check_scale(self.scale, ("db", "log1p", "db_minmax"))
+
+    @property
+    def bands(self) -> int:
+        return self.n_mels
+
+    @property
+    def hop_seconds(self) -> float:
+        return self.hop_length / self.sr
+
+    def n_frames(self, n_samples: int) -> int:
+        return spectral.n_frames(n_samples, self.hop_length)
+
+    def compute(self, y: np.ndarray) -> np.ndarray:
+        mel = spectral.mel_spectrogram(y, self.sr, self.n_fft, self.hop_length, self.n_mels,
+                                       self.fmin, self.fmax, self.win_length, self.window)
+        if self.scale == "log1p":
+            return np.log1p(mel, out=mel)
+        db = spectral.power_to_db(mel, top_db=self.top_db)
+        return spectral.minmax(db) if self.scale == "db_minmax" else db
+
+
+@dataclass(frozen=True)
+class StftSpec(FeatureSpec):
+    """Short-time Fourier transform magnitude, phases discarded.
+
+    Attributes
+    ----------
+    n_fft, hop_length : int
+    window : str
+    scale : {"db", "log1p", "linear"}
+        ``db``: ``20 log10 |X|`` relative to the track's maximum with ``top_db`` range;
+        ``log1p``: ``ln(1 + |X|)``; ``linear``: ``|X|``. The papers give magnitudes without
+        saying how they were compressed; genrekit's presets use dB, as for the log-mel.
+    top_db : float or None
+    """
+
+    kind: ClassVar[str] = "stft"
+    name: str = "stft"
+    n_fft: int = 1024
+    hop_length: int = 512
+    window: str = "hamming"
+    scale: str = "db"
+    top_db: float | None = 80.0
+    clip: ClipSpec = ClipSpec(128, 65)
+
+    def __post_init__(self):
+        _check_scale(self.scale, ("db", "log1p", "linear"))
+
+    @property
+    def bands(self) -> int:
+        return self.n_fft // 2 + 1
+
+    @property
+    def hop_seconds(self) -> float:
+        return self.hop_length / self.sr
+
+    def n_frames(self, n_samples: int) -> int:
+        return spectral.n_frames(n_samples, self.hop_length)
+
+    def compute(self, y: np.ndarray) -> np.ndarray:
+        power = spectral.power_spectrogram(y, self.n_fft, self.hop_length, window_name=self.window)
+        if self.scale == "db":
+            return np.ascontiguousarray(spectral.power_to_db(power, top_db=self.top_db).T)
+        magnitude = np.sqrt(power, out=power)
+        if self.scale == "log1p":
+            np.log1p(magnitude, out=magnitude)
+        return np.ascontiguousarray(magnitude.T)
+
+
+@dataclass(frozen=True)
+class SummarySpec(FeatureSpec):
+    """Summary vectors for the classical baselines (Wang, Table II).
+
+    Frame-level MFCC, spectral centroid, bandwidth and roll-off, zero-crossing rate, RMS
+    and chroma, summarised by mean and variance over each segment, plus the segment's
+    tempo. ``compute`` returns one column per segment: ``[n_features, n_segments]``.
+
+    Attributes
+    ----------
+    n_fft, hop_length : int
+        Frame analysis (librosa's feature defaults, 2048 / 512).
+    n_mfcc : int
+    segment_seconds : float or None
+        ``None``: one vector for the whole track; else one per segment of this length
+        (e.g. 3.0 as in GTZAN's widely used ``features_3_sec`` table).
+    """
+
+    kind: ClassVar[str] = "summary"
+    name: str = "summary"
+    n_fft: int = 2048
+    hop_length: int = 512
+    n_mfcc: int = 20
+    segment_seconds: float | None = None
+    clip: ClipSpec = ClipSpec(1, 1)
+
+    @property
+    def bands(self) -> int:
+        return len(self.feature_names())
+
+    @property
+    def hop_seconds(self) -> float:
+        return self.segment_seconds if self.segment_seconds else float("nan")
+
+    def n_frames(self, n_samples: int) -> int:
+        if not self.segment_seconds:
+            return 1
+        return max(1, n_samples // int(round(self.segment_seconds * self.sr)))
+
+    def feature_names(self) -> list[str]:
+        """Names of the rows of :meth:`compute`'s output."""
+        from genrekit.features.summary import feature_names
+
+        return feature_names(self.n_mfcc)
+
+    def compute(self, y: np.ndarray) -> np.ndarray:
+        from genrekit.features.summary import summary_vectors
+
+        return summary_vectors(y, self.sr, self.n_fft, self.hop_length, self.n_mfcc, self.segment_seconds)
+
+
+PRESETS: dict[str, FeatureSpec] = {}
+
+
+def register(spec: FeatureSpec, name: str | None = None) -> FeatureSpec:
+    """Add a preset under ``name`` (default: ``spec.name``); returns the spec."""
+    PRESETS[name or spec.name] = spec
+    return spec
+
+
+register(LogMelSpec(name="yang2019", n_fft=1024, hop_length=512, n_mels=256, scale="db",
+                    clip=ClipSpec(128, 64)))
+register(LogMelSpec(name="dong2018", n_fft=512, hop_length=256, n_mels=64, scale="log1p", top_db=None,
+                    clip=ClipSpec(256, 128)))
+register(LogMelSpec(name="wang", n_fft=1024, hop_length=256, n_mels=128, scale="db_minmax",
+                    clip=ClipSpec(660, 330)))
+register(StftSpec(name="zhang2016", n_fft=1024, hop_length=512, window="hamming", clip=ClipSpec(128, 65)))
+register(StftSpec(name="senac2017_stft", n_fft=1024, hop_length=512, window="hamming", clip=ClipSpec(128, 65)))
+register(SummarySpec(name="summary"))
+
+
+def names() -> list[str]:
+    """Names of the registered presets."""
+    return sorted(PRESETS)
+
+
+def get(spec: str | FeatureSpec) -> FeatureSpec:
+    """A preset by name (a spec is returned as it is).
+
+    Raises
+    ------
+    ConfigError
+        For an unknown name, listing the known ones.
+    """
+    if isinstance(spec, FeatureSpec):
+        return spec
+    try:
+        return PRESETS[spec]
+    except KeyError:
+        raise ConfigError(f"unknown feature spec {spec!r}; presets: {', '.join(names())}") from None
+
+
+def from_dict(data: dict[str, Any]) -> FeatureSpec:
+    """Rebuild a spec from :meth:`FeatureSpec.to_dict` output (or a YAML mapping).
+
+    A mapping with ``preset: NAME`` starts from that preset and overrides the other keys.
+    """
+    data = dict(data)
+    if "preset" in data:
+        base = get(data.pop("preset"))
+        data.pop("kind", None)
+        return base.replace(**data)
+    kind = data.pop("kind", None)
+    if kind not in _KINDS:
+        raise ConfigError(f"unknown feature kind {kind!r}; known: {', '.join(sorted(_KINDS))}")
+    if isinstance(data.get("clip"), dict):
+        data["clip"] = ClipSpec(**data["clip"])
+    try:
+        return _KINDS[kind](**data)
+    except TypeError as exc:
+        raise ConfigError(f"bad {kind} spec: {exc}") from None

@@ -1,0 +1,55 @@
+"""Shared fixtures: paths to ../shared/data (tests using it skip when it is absent) and
+small generated signals and files."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("GENREKIT_SHARED_DATA", REPO.parent / "shared" / "data"))
+SAMPLES = SHARED_DATA / "gtzan-samples"
+SPLITS = SHARED_DATA / "gtzan-splits"
+COARSE_MEL = SHARED_DATA / "gtzan-coarse-mel"
+SR = 22050
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory, monkeypatch):
+    """Never write into the user's ~/.cache from a test."""
+    monkeypatch.setenv("GENREKIT_CACHE", str(tmp_path_factory.getbasetemp() / "genrekit-cache"))
+
+
+@pytest.fixture
+def samples_dir() -> Path:
+    if not SAMPLES.is_dir():
+        pytest.skip(f"{SAMPLES} not present")
+    return SAMPLES
+
+
+@pytest.fixture
+def splits_dir() -> Path:
+    if not SPLITS.is_dir():
+        pytest.skip(f"{SPLITS} not present")
+    return SPLITS
+
+
+def tone(freq: float = 440.0, seconds: float = 1.0, sr: int = SR, amplitude: float = 0.5) -> np.ndarray:
+    """A sine, float32."""
+    t = np.arange(int(round(seconds * sr))) / sr
+    return (amplitude * np.sin(2 * np.pi * freq * t)).astype(np.float32)
+
+
+def noise(seconds: float = 1.0, sr: int = SR, seed: int = 0, amplitude: float = 0.1) -> np.ndarray:
+    return (amplitude * np.random.default_rng(seed).standard_normal(int(round(seconds * sr)))).astype(np.float32)
+
+
+def write(path, y: np.ndarray, sr: int = SR, **kwargs) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(str(path), y, sr, **kwargs)
+    return path

@@ -1,0 +1,82 @@
+"""The genrekit command: help everywhere, thin calls into the library, clean errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from conftest import noise, write
+from genrekit.apps.cli import app
+
+runner = CliRunner()
+COMMANDS = ["dataset", "specs", "features", "demo"]
+
+
+def genrekit_command() -> list[str]:
+    script = Path(sys.executable).with_name("genrekit")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "genrekit.apps.cli"]
+
+
+@pytest.mark.parametrize("command", [[]] + [[c] for c in COMMANDS])
+def test_help_on_every_command(command):
+    result = runner.invoke(app, command + ["--help"])
+    assert result.exit_code == 0, result.output
+    assert "Usage" in result.output
+
+
+def test_version():
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0 and result.output.startswith("genrekit ")
+
+
+def test_specs_lists_the_presets():
+    result = runner.invoke(app, ["specs"])
+    assert result.exit_code == 0
+    for name in ("yang2019", "dong2018", "wang", "zhang2016", "senac2017_stft", "summary"):
+        assert name in result.output
+
+
+@pytest.fixture
+def music(tmp_path):
+    for genre in ("jazz", "rock"):
+        for i in range(2):
+            write(tmp_path / "music" / genre / f"{i}.wav", noise(3.5, seed=i + (genre == "rock") * 10))
+    (tmp_path / "music" / "rock" / "broken.wav").write_bytes(b"not audio at all")
+    return tmp_path / "music"
+
+
+def test_features_command_extracts_and_caches_through_the_installed_script(music, tmp_path):
+    cache = tmp_path / "cache"
+    command = genrekit_command() + ["features", "--dataset", "folder", "--root", str(music), "--spec", "yang2019",
+                                    "--cache", str(cache), "--json"]
+    first = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert first.returncode == 0, first.stderr
+    report = json.loads(first.stdout)
+    assert len(report["computed"]) == 4 and not report["failed"]
+    assert "skipped 1 unreadable" in first.stderr and "broken.wav" in first.stderr
+    assert len(list(cache.glob("log_mel-*/[!.]*.npy"))) == 4
+    second = json.loads(subprocess.run(command, capture_output=True, text=True, timeout=120).stdout)
+    assert len(second["cached"]) == 4 and not second["computed"]
+
+
+def test_user_errors_are_one_line_and_exit_2(tmp_path):
+    result = subprocess.run(genrekit_command() + ["features", "--dataset", "gtzan", "--root", str(tmp_path / "nope")],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: ") and "Traceback" not in result.stderr
+    result = subprocess.run(genrekit_command() + ["features", "--dataset", "folder", "--root", str(tmp_path),
+                                                  "--spec", "nope"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+
+
+def test_dataset_command_shows_splits(music):
+    result = runner.invoke(app, ["dataset", "--dataset", "folder", "--root", str(music), "--split", "holdout:1/1"])
+    assert result.exit_code == 0, result.output
+    assert "folder at" in result.output and "holdout 1/1 seed 0: train 2, valid 0, test 2" in result.output

@@ -1,0 +1,99 @@
+"""genrekit.features.extract: parallel extraction, cache hits, invalidation, resume after a kill."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+
+from conftest import noise, tone, write
+from genrekit import datasets, features
+
+
+@pytest.fixture
+def tree(tmp_path):
+    for g, genre in enumerate(("low", "high")):
+        for i in range(3):
+            write(tmp_path / "music" / genre / f"{i}.wav", tone(200.0 * (g * 10 + 1), 3.0) + noise(3.0, seed=i))
+    return datasets.folder(tmp_path / "music")
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_extract_computes_then_hits_the_cache(tree, tmp_path, workers):
+    report = features.extract(tree, "yang2019", cache=tmp_path / "cache", workers=workers, progress=False)
+    assert sorted(report.computed) == sorted(t.id for t in tree) and not report.failed and not report.cached
+    assert report.audio_seconds == pytest.approx(18.0, abs=0.1)
+    again = features.extract(tree, "yang2019", cache=tmp_path / "cache", workers=workers, progress=False)
+    assert len(again.cached) == 6 and not again.computed
+    direct = features.compute_features(tree[0].path, "yang2019")
+    stored, _ = features.load_features(tree, "yang2019", cache=tmp_path / "cache", progress=False)
+    np.testing.assert_array_equal(stored[tree[0].id], direct)
+    assert "6 cached" in again.summary()
+
+
+def test_a_changed_file_is_recomputed(tree, tmp_path):
+    features.extract(tree, "dong2018", cache=tmp_path / "cache", workers=1, progress=False)
+    changed = tree[1]
+    write(changed.path, tone(3000.0, 3.0))
+    os.utime(changed.path, ns=(10**9, 10**9))
+    report = features.extract(tree, "dong2018", cache=tmp_path / "cache", workers=1, progress=False)
+    assert report.computed == [changed.id] and len(report.cached) == 5
+    stored, _ = features.load_features(tree, "dong2018", cache=tmp_path / "cache", progress=False)
+    np.testing.assert_allclose(stored[changed.id], features.compute_features(changed.path, "dong2018"))
+
+
+def test_a_changed_spec_is_recomputed(tree, tmp_path):
+    features.extract(tree, "yang2019", cache=tmp_path / "cache", workers=1, progress=False)
+    report = features.extract(tree, features.get("yang2019").replace(n_mels=64), cache=tmp_path / "cache",
+                              workers=1, progress=False)
+    assert len(report.computed) == 6
+
+
+def test_progress_lines_when_not_a_terminal(tree, tmp_path, capsys):
+    features.extract(tree, "dong2018", cache=tmp_path / "cache", workers=1, progress=True)
+    err = capsys.readouterr().err
+    assert "features dong2018: 6/6" in err
+
+
+KILLABLE = textwrap.dedent("""
+    import sys
+    from genrekit import datasets, features
+    if __name__ == "__main__":
+        tracks = datasets.folder(sys.argv[1])
+        features.extract(tracks, "summary", cache=sys.argv[2], workers=2, progress=False)
+""")
+
+
+def test_resume_after_a_killed_extraction(tmp_path):
+    for i in range(40):
+        write(tmp_path / "music" / ("a" if i % 2 else "b") / f"{i:02d}.wav", noise(6.0, seed=i))
+    tracks = datasets.folder(tmp_path / "music")
+    script = tmp_path / "killable.py"
+    script.write_text(KILLABLE)
+    cache_root = tmp_path / "cache"
+    entries = lambda: [p for p in cache_root.glob("summary-*/*.npy") if not p.name.startswith(".")]  # noqa: E731
+    process = subprocess.Popen([sys.executable, str(script), str(tmp_path / "music"), str(cache_root)],
+                               start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while len(entries()) < 4 and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)  # the parent and its worker processes, mid-write
+        process.wait()
+        time.sleep(0.3)  # let the kernel finish off the workers before counting
+    done_before = len(entries())
+    assert 4 <= done_before < 40, "the extraction was not interrupted part-way; make it longer"
+    report = features.extract(tracks, "summary", cache=cache_root, workers=2, progress=False)
+    assert len(report.cached) == done_before
+    assert len(report.computed) == 40 - done_before and not report.failed
+    assert len(entries()) == 40 and not list(cache_root.glob("summary-*/.tmp-*"))
+    stored, _ = features.load_features(tracks, "summary", cache=cache_root, progress=False)
+    for track in tracks[:3]:
+        np.testing.assert_allclose(stored[track.id], features.compute_features(track.path, "summary"), rtol=1e-5)
