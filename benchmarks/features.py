@@ -55,7 +55,7 @@ def main() -> None:
     from genrekit import features
     from genrekit.datasets import folder
     from genrekit.datasets.synthetic import GENRES, write_tree
-    from genrekit.features.extract import default_workers
+    from genrekit.features.extraction import default_workers
 
     work = Path(tempfile.mkdtemp(prefix="genrekit-bench-"))
     data = args.data or work / "data"

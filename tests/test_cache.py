@@ -17,7 +17,7 @@ def test_put_get_and_miss(tmp_path):
     assert cache.get(path) is None and path not in cache
     values = np.random.default_rng(0).standard_normal((4, 7)).astype(np.float32)
     entry = cache.put(path, values)
-    assert entry.parent == cache.dir and path in cache
+    assert entry.parent.parent == cache.dir and path in cache
     np.testing.assert_array_equal(cache.get(path), values)
     assert cache.get(path, mmap=True).shape == (4, 7)
     assert (cache.dir / "spec.json").exists()
@@ -48,7 +48,8 @@ def test_partials_are_cleaned_and_prune_removes_other_files(tmp_path):
     cache = FeatureCache(tmp_path / "cache", features.get("dong2018"))
     cache.put(a, np.zeros((1, 1), np.float32))
     cache.put(b, np.zeros((1, 1), np.float32))
-    (cache.dir / ".tmp-abc.npy").write_bytes(b"half")
+    (cache.dir / "ab").mkdir(exist_ok=True)
+    (cache.dir / "ab" / ".tmp-abc.npy").write_bytes(b"half")
     assert cache.clean_partials() == 1
     assert cache.prune([a]) == 1 and a in cache and b not in cache
 
@@ -56,6 +57,7 @@ def test_partials_are_cleaned_and_prune_removes_other_files(tmp_path):
 def test_a_corrupt_entry_is_a_miss(tmp_path):
     path = write(tmp_path / "a.wav", noise(0.2))
     cache = FeatureCache(tmp_path / "cache", features.get("dong2018"))
+    cache.entry(path).parent.mkdir(parents=True)
     cache.entry(path).write_bytes(b"\x93NUMPY broken")
     assert cache.get(path) is None
 

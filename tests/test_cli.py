@@ -61,7 +61,7 @@ def test_features_command_extracts_and_caches_through_the_installed_script(music
     report = json.loads(first.stdout)
     assert len(report["computed"]) == 4 and not report["failed"]
     assert "skipped 1 unreadable" in first.stderr and "broken.wav" in first.stderr
-    assert len(list(cache.glob("log_mel-*/[!.]*.npy"))) == 4
+    assert len(list(cache.glob("log_mel-*/*/[!.]*.npy"))) == 4
     second = json.loads(subprocess.run(command, capture_output=True, text=True, timeout=120).stdout)
     assert len(second["cached"]) == 4 and not second["computed"]
 

@@ -172,8 +172,11 @@ class _Part:
         Bus low-pass cutoff in Hz (guitar cabinet, lo-fi keys); 0 = none.
     presence : float
         Probability that a track has this part at all.
-    pentatonic : bool
-        A ``melody`` line walks the pentatonic scale (pop hooks) instead of the diatonic one.
+    scale : str
+        Scale a ``melody`` line walks: ``"diatonic"`` (major or natural minor after the
+        first chord), ``"pentatonic"`` (pop hooks) or ``"blues"`` (minor pentatonic + b5).
+    pump : float
+        Depth of side-chain "pumping": the bus ducks on every beat and swells back (0 = none).
     """
 
     patterns: tuple
@@ -187,7 +190,8 @@ class _Part:
     drive: float = 0.0
     lowpass: float = 0.0
     presence: float = 1.0
-    pentatonic: bool = False
+    scale: str = "diatonic"
+    pump: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -275,7 +279,8 @@ _BLUES_12 = (
 )
 
 _STYLES = {
-    # 12-bar shuffle: swung 8ths, overdriven boogie guitar (5th-6th riff), walking boogie bass.
+    # 12-bar shuffle: swung 8ths, overdriven boogie guitar (5th-6th riff), walking boogie bass,
+    # often a harmonica-like lead with wide vibrato on the blues scale.
     "blues": _Style(
         bpm=(70.0, 92.0),
         swing8=(0.8, 1.0),
@@ -286,14 +291,19 @@ _STYLES = {
         drums=(
             ("kick", ("x.......x.......", "x.....x.x......."), 0.0),
             ("snare", ("....x.......x...", "....x.....o.x..."), -2.0),
-            ("hat", (_STRAT,), -9.0),
+            ("hat", (_STRAT,), -6.0),
         ),
         kit=_Kit(kick=(110.0, 55.0, 0.22, 0.2), snare_tone=200.0, snare_decay=0.14,
                  hat_cutoff=6500.0, hat_decay=0.05),
         parts=(
             _Part(("x-x-x-x-x-x-x-x-",), "shuffle", 40,
-                  _Timbre(harmonics=10, tilt=1.1, attack=0.004, decay=0.35, sustain=0.4),
-                  level=0.0, gate=0.9, drive=4.0, lowpass=3500.0),
+                  _Timbre(harmonics=10, tilt=1.1, attack=0.004, decay=0.2, sustain=0.2),
+                  level=0.0, gate=0.75, drive=5.0, lowpass=3500.0),
+            _Part(("x--x-x------....", "..x-x-x-x-------", "x-----x--x--x---", "................"),
+                  "melody", 67,
+                  _Timbre(harmonics=6, tilt=1.0, attack=0.03, decay=0.6, sustain=0.6,
+                          release=0.08, vibrato=0.012),
+                  level=-5.0, vary=0.6, presence=0.7, scale="blues"),
             _Part((_STRAT,), "boogie", 28,
                   _Timbre(harmonics=3, tilt=1.5, attack=0.01, decay=0.3, sustain=0.6),
                   level=-2.0, gate=0.9),
@@ -314,17 +324,17 @@ _STYLES = {
         parts=(
             _Part(("x---------------", "x-------x-------"), "chord", 55,
                   _Timbre(harmonics=7, tilt=1.3, attack=0.25, decay=1.0, sustain=0.8,
-                          release=0.35, vibrato=0.004, voices=2, detune=0.003),
+                          release=0.35, vibrato=0.006, voices=2, detune=0.003),
                   level=0.0, vary=0.3),
             _Part(("x-------x-------", "x---------------"), "root", 36,
                   _Timbre(harmonics=6, tilt=1.4, attack=0.15, decay=1.0, sustain=0.8,
                           release=0.3, vibrato=0.003),
                   level=-3.0, vary=0.3),
-            _Part(("x-x-x-x-x-x-x-x-",), "arp", 60, _PIANO, level=-2.0, presence=0.6),
+            _Part(("x-x-x-x-x-x-x-x-",), "arp", 60, _PIANO, level=-6.0, presence=0.5),
             _Part(("x---x---x-x-x---", "x-----x-x---x---", "x-------x---x-x-", "x---------------"),
                   "melody", 72,
                   _Timbre(harmonics=3, tilt=1.2, odd=True, attack=0.06, decay=0.8, sustain=0.7,
-                          release=0.12, vibrato=0.006),
+                          release=0.12, vibrato=0.008),
                   level=-3.0, vary=0.6, presence=0.5),
         ),
         humanize=0.008,
@@ -346,7 +356,8 @@ _STYLES = {
             ("snare", ("....x.......x...", "....x.......x.o."), -3.0),
             ("hat", (_STRAT,), -12.0),
         ),
-        kit=_Kit(kick=(100.0, 60.0, 0.15, 0.15), snare="rim", hat_cutoff=8000.0),
+        kit=_Kit(kick=(100.0, 60.0, 0.15, 0.15), snare_tone=260.0, snare_decay=0.07,
+                 hat_cutoff=8000.0),
         parts=(
             _Part(("x.......x.......", "x.......x...x..."), "fifth", 31,
                   _Timbre(harmonics=4, tilt=1.3, attack=0.005, decay=0.35, sustain=0.3),
@@ -354,11 +365,11 @@ _STYLES = {
             _Part(("....x-......x-..", "....x-.x....x-.x"), "chord", 55,
                   _Timbre(harmonics=12, tilt=0.9, attack=0.002, decay=0.25, sustain=0.1,
                           twang=0.6),
-                  level=0.0, vary=0.3, strum=0.012),
+                  level=0.0, vary=0.3, strum=0.02),
             _Part(("xxxxxxxxxxxxxxxx",), "arp", 67,
                   _Timbre(harmonics=14, tilt=0.8, attack=0.001, decay=0.12, sustain=0.0,
                           twang=1.0),
-                  level=-4.0, presence=0.6),
+                  level=-3.0),
         ),
         humanize=0.005,
     ),
@@ -435,7 +446,7 @@ _STYLES = {
             ((4, _MIN7), (9, _DOM7), (2, _MIN7), (7, _DOM7)),
         ),
         drums=(
-            ("ride", ("x...x.x.x...x.x.",), -3.0),
+            ("ride", ("x...x.x.x...x.x.",), -1.0),
             ("hat", ("....x.......x...",), -12.0),
             ("kick", ("o...o...o...o...", "o.......o......."), -12.0),
             ("snare", ("................", "......o.......o.", "..o.......o.....", "...........o..o."), -10.0),
@@ -488,7 +499,7 @@ _STYLES = {
     # Clap on 2 and 4, syncopated kick, supersaw chords in a 3-3-2 rhythm, pumping 8th bass,
     # a square-ish lead melody on the pentatonic scale.
     "pop": _Style(
-        bpm=(96.0, 114.0),
+        bpm=(92.0, 108.0),
         progressions=(
             ((0, _MAJ), (7, _MAJ), (9, _MIN), (5, _MAJ)),
             ((9, _MIN), (5, _MAJ), (0, _MAJ), (7, _MAJ)),
@@ -505,14 +516,14 @@ _STYLES = {
             _Part(("x-----x-----x---", "x-------x-------"), "chord", 60,
                   _Timbre(harmonics=16, tilt=1.0, attack=0.01, decay=0.4, sustain=0.6,
                           release=0.1, voices=3, detune=0.006),
-                  level=-3.0, vary=0.3),
+                  level=-3.0, vary=0.3, pump=0.8),
             _Part((_STRAT,), "root", 33,
                   _Timbre(harmonics=5, tilt=1.3, attack=0.003, decay=0.12, sustain=0.5),
                   level=-2.0, gate=0.8),
             _Part(("x.x.x-x.x---x.x-", "x-x-x-..x-x-x---", "..x.x.x-x.x.x---"), "melody", 72,
-                  _Timbre(harmonics=5, tilt=1.0, odd=True, attack=0.01, decay=0.5, sustain=0.7,
-                          release=0.08, vibrato=0.004),
-                  level=-4.0, vary=0.6, gate=0.9, presence=0.8, pentatonic=True),
+                  _Timbre(harmonics=5, tilt=1.0, odd=True, attack=0.005, decay=0.25, sustain=0.3,
+                          release=0.06),
+                  level=-4.0, vary=0.6, gate=0.9, presence=0.8, scale="pentatonic"),
         ),
         fill=0.25,
     ),
@@ -569,7 +580,7 @@ _STYLES = {
             _Part((_STRAT, "x-x-x-x-x-x-x-x-"), "power", 45,
                   _Timbre(harmonics=10, tilt=1.0, attack=0.003, decay=0.4, sustain=0.5,
                           voices=2, detune=0.003),
-                  level=0.0, vary=0.3, gate=0.85, drive=8.0, lowpass=4500.0),
+                  level=0.0, vary=0.3, gate=0.85, drive=12.0, lowpass=4500.0),
             _Part((_STRAT,), "root", 33,
                   _Timbre(harmonics=5, tilt=1.3, attack=0.003, decay=0.2, sustain=0.5),
                   level=-3.0, gate=0.9),
@@ -911,7 +922,9 @@ class _Renderer:
         state: dict = {}
         if part.line == "melody":
             minor = self.chords[0][1][1] == 3
-            if part.pentatonic:
+            if part.scale == "blues":
+                scale = (0, 3, 5, 6, 7, 10)
+            elif part.scale == "pentatonic":
                 scale = (0, 3, 5, 7, 10) if minor else (0, 2, 4, 7, 9)
             else:
                 scale = (0, 2, 3, 5, 7, 8, 10) if minor else (0, 2, 4, 5, 7, 9, 11)
@@ -935,6 +948,10 @@ class _Renderer:
         if part.lowpass:
             sos = _sos("lowpass", part.lowpass * rng.uniform(0.85, 1.15), self.sr)
             out = signal.sosfilt(sos, out).astype(np.float32)
+        if part.pump:
+            # Side-chain compression keyed on the kick: duck at each beat, recover in ~0.1 s.
+            since_beat = (self.ramp[: self.n] / self.sr) % self.beat
+            out *= (1.0 - part.pump * np.exp(-since_beat / 0.09)).astype(np.float32)
         return out
 
     # ---- mix

@@ -8,7 +8,7 @@
 
 from genrekit.features.cache import FeatureCache, default_root
 from genrekit.features.clips import ClipSpec, clip_frames, n_clips, random_clip
-from genrekit.features.extract import ExtractionReport, Failure, compute_features, extract, load_features
+from genrekit.features.extraction import ExtractionReport, Failure, compute_features, extract, load_features
 from genrekit.features.specs import (PRESETS, FeatureSpec, LogMelSpec, StftSpec, SummarySpec, from_dict, get,
                                      names, register)
 

@@ -3,14 +3,16 @@
 Layout::
 
     <root>/<spec kind>-<spec key>/spec.json            what the entries are (FeatureSpec.to_dict)
-    <root>/<spec kind>-<spec key>/<path hash>-<identity hash>.npy
+    <root>/<spec kind>-<spec key>/<ab>/<path hash>-<identity hash>.npy   (ab: the path hash's first two digits)
 
 - The folder is named by the spec's content hash (:meth:`FeatureSpec.key`): a changed
   spec reads and writes another folder, and two presets with the same numbers (e.g.
   ``zhang2016`` and ``senac2017_stft``) share one.
 - An entry is named by a hash of the file's resolved path and a hash of its identity
   (size and modification time in ns): a changed file is a miss, and writing its new
-  features removes the stale entry of the same path.
+  features removes the stale entry of the same path. Entries are spread over 256 shard
+  folders so that finding a path's stale entry lists a small folder, even for a library
+  of millions of files.
 - Entries are written to a temporary name and renamed into place (``os.replace``), so
   a killed extraction never leaves a half-written entry: every ``.npy`` present is whole,
   and running the extraction again resumes where it stopped.
@@ -92,7 +94,7 @@ class FeatureCache:
     def entry(self, path: str | os.PathLike) -> Path:
         """Where the features of the file at ``path``, as it is now, are stored."""
         path_hash, identity = file_identity(path)
-        return self.dir / f"{path_hash}-{identity}.npy"
+        return self.dir / path_hash[:2] / f"{path_hash}-{identity}.npy"
 
     def __contains__(self, path) -> bool:
         try:
@@ -118,22 +120,23 @@ class FeatureCache:
     def put(self, path: str | os.PathLike, features: np.ndarray) -> Path:
         """Store a file's features atomically and drop stale entries of the same file."""
         entry = self.entry(path)
+        entry.parent.mkdir(exist_ok=True)
         array = np.ascontiguousarray(features, dtype=np.float32)
         _atomic_write(entry, lambda stream: np.save(stream, array, allow_pickle=False))
         prefix = entry.name.split("-", 1)[0]
-        for stale in self.dir.glob(f"{prefix}-*.npy"):
+        for stale in entry.parent.glob(f"{prefix}-*.npy"):
             if stale != entry:
                 stale.unlink(missing_ok=True)
         return entry
 
     def entries(self) -> list[Path]:
         """All stored (whole) entries; temporary files of writers in progress are not entries."""
-        return sorted(p for p in self.dir.glob("*.npy") if not p.name.startswith("."))
+        return sorted(p for p in self.dir.glob("*/*.npy") if not p.name.startswith("."))
 
     def clean_partials(self) -> int:
         """Remove temporary files left by killed writers; returns how many."""
         removed = 0
-        for tmp in self.dir.glob(".tmp-*"):
+        for tmp in self.dir.glob("*/.tmp-*"):
             tmp.unlink(missing_ok=True)
             removed += 1
         return removed

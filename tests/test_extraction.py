@@ -1,4 +1,4 @@
-"""genrekit.features.extract: parallel extraction, cache hits, invalidation, resume after a kill."""
+"""genrekit.features.extraction: parallel extraction, cache hits, invalidation, resume after a kill."""
 
 from __future__ import annotations
 
@@ -77,7 +77,7 @@ def test_resume_after_a_killed_extraction(tmp_path):
     script = tmp_path / "killable.py"
     script.write_text(KILLABLE)
     cache_root = tmp_path / "cache"
-    entries = lambda: [p for p in cache_root.glob("summary-*/*.npy") if not p.name.startswith(".")]  # noqa: E731
+    entries = lambda: [p for p in cache_root.glob("summary-*/*/*.npy") if not p.name.startswith(".")]  # noqa: E731
     process = subprocess.Popen([sys.executable, str(script), str(tmp_path / "music"), str(cache_root)],
                                start_new_session=True)
     try:
@@ -93,7 +93,7 @@ def test_resume_after_a_killed_extraction(tmp_path):
     report = features.extract(tracks, "summary", cache=cache_root, workers=2, progress=False)
     assert len(report.cached) == done_before
     assert len(report.computed) == 40 - done_before and not report.failed
-    assert len(entries()) == 40 and not list(cache_root.glob("summary-*/.tmp-*"))
+    assert len(entries()) == 40 and not list(cache_root.glob("summary-*/*/.tmp-*"))
     stored, _ = features.load_features(tracks, "summary", cache=cache_root, progress=False)
     for track in tracks[:3]:
         np.testing.assert_allclose(stored[track.id], features.compute_features(track.path, "summary"), rtol=1e-5)
