@@ -297,8 +297,9 @@ _STYLES = {
                  hat_cutoff=6500.0, hat_decay=0.05),
         parts=(
             _Part(("x-x-x-x-x-x-x-x-",), "shuffle", 40,
-                  _Timbre(harmonics=10, tilt=1.1, attack=0.004, decay=0.2, sustain=0.2),
-                  level=0.0, gate=0.75, drive=5.0, lowpass=3500.0),
+                  _Timbre(harmonics=10, tilt=1.1, attack=0.004, decay=0.2, sustain=0.2,
+                          release=0.015),
+                  level=0.0, gate=0.6, drive=5.0, lowpass=3500.0),
             _Part(("x--x-x------....", "..x-x-x-x-------", "x-----x--x--x---", "................"),
                   "melody", 67,
                   _Timbre(harmonics=6, tilt=1.0, attack=0.03, decay=0.6, sustain=0.6,
@@ -486,8 +487,8 @@ _STYLES = {
         parts=(
             _Part(("xxxxxxxxxxxxxxxx", "x-------x-------", "xxx.xxx.xxx.x.x."), "power", 40,
                   _Timbre(harmonics=8, tilt=1.0, attack=0.002, decay=0.15, sustain=0.3,
-                          voices=2, detune=0.003),
-                  level=0.0, vary=0.25, gate=0.6, drive=25.0, lowpass=5000.0),
+                          release=0.01, voices=2, detune=0.003),
+                  level=0.0, vary=0.25, gate=0.5, drive=25.0, lowpass=5000.0),
             _Part((_STRAT,), "root", 28,
                   _Timbre(harmonics=5, tilt=1.2, attack=0.003, decay=0.2, sustain=0.5),
                   level=-4.0, drive=3.0),
@@ -579,8 +580,8 @@ _STYLES = {
         parts=(
             _Part((_STRAT, "x-x-x-x-x-x-x-x-"), "power", 45,
                   _Timbre(harmonics=10, tilt=1.0, attack=0.003, decay=0.4, sustain=0.5,
-                          voices=2, detune=0.003),
-                  level=0.0, vary=0.3, gate=0.85, drive=12.0, lowpass=4500.0),
+                          release=0.03, voices=2, detune=0.003),
+                  level=0.0, vary=0.3, gate=0.85, drive=8.0, lowpass=4500.0),
             _Part((_STRAT,), "root", 33,
                   _Timbre(harmonics=5, tilt=1.3, attack=0.003, decay=0.2, sustain=0.5),
                   level=-3.0, gate=0.9),
@@ -776,8 +777,8 @@ class _Renderer:
         if not style.drums:
             return None
         shots = {voice: self._drum_shot(voice) for voice, _, _ in style.drums}
-        if any(v == "snare" for v, _, _ in style.drums):
-            shots.setdefault("snare", self._drum_shot("snare"))
+        if "snare" not in shots:
+            shots["snare"] = self._drum_shot("snare")  # fills need one even if the groove has none
         times = {voice: [] for voice in shots}
         gains = {voice: [] for voice in shots}
         for b in range(self.n_bars):

@@ -18,17 +18,19 @@ import warnings
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
 from genrekit import audio
-from genrekit.datasets.base import Track
 from genrekit.errors import FeatureError, GenrekitError
 from genrekit.features.cache import FeatureCache
 from genrekit.features.clips import n_clips
 from genrekit.features.specs import FeatureSpec, get
 from genrekit.progress import Progress
+
+if TYPE_CHECKING:  # only for annotations: worker processes need not import the datasets layer
+    from genrekit.datasets.base import Track
 
 __all__ = ["ExtractionReport", "Failure", "compute_features", "extract", "load_features", "default_workers"]
 
