@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import platform
 import shutil
 import sys
@@ -54,7 +53,7 @@ def main() -> None:
 
     from genrekit import features
     from genrekit.datasets import folder
-    from genrekit.datasets.synthetic import GENRES, write_tree
+    from genrekit.datasets.synthesis import GENRES, write_tree
     from genrekit.features.extraction import default_workers
 
     work = Path(tempfile.mkdtemp(prefix="genrekit-bench-"))

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from genrekit.datasets import splits
 from genrekit.datasets.base import Skipped, Track, TrackCollection
-from genrekit.datasets.folder import folder
-from genrekit.datasets.gtzan import GENRES, DatasetWarning, gtzan
-from genrekit.datasets.synthetic import synthetic
+from genrekit.datasets.genre_folders import folder
+from genrekit.datasets.gtzan_genre import GENRES, DatasetWarning, gtzan
+from genrekit.datasets.synthesis import synthetic
 from genrekit.errors import ConfigError
 
 __all__ = ["GENRES", "DatasetWarning", "Skipped", "Track", "TrackCollection",

@@ -23,20 +23,19 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from genrekit.features.specs import FeatureSpec
+from genrekit.files import TEMP_PREFIX, atomic_write, cache_home
 
 __all__ = ["FeatureCache", "default_root", "file_identity"]
 
 
 def default_root() -> Path:
     """``$GENREKIT_CACHE/features``, else ``~/.cache/genrekit/features``."""
-    base = os.environ.get("GENREKIT_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "genrekit")
-    return Path(base) / "features"
+    return cache_home() / "features"
 
 
 def file_identity(path: str | os.PathLike) -> tuple[str, str]:
@@ -49,20 +48,6 @@ def file_identity(path: str | os.PathLike) -> tuple[str, str]:
     path_hash = hashlib.sha1(resolved.encode("utf-8", "surrogateescape")).hexdigest()[:20]
     identity = hashlib.sha1(f"{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()[:12]
     return path_hash, identity
-
-
-def _atomic_write(path: Path, write) -> None:
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            write(stream)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
 
 
 class FeatureCache:
@@ -89,7 +74,7 @@ class FeatureCache:
         manifest = self.dir / "spec.json"
         if not manifest.exists():
             text = json.dumps(spec.to_dict(), indent=2, sort_keys=True, default=str).encode()
-            _atomic_write(manifest, lambda stream: stream.write(text))
+            atomic_write(manifest, lambda stream: stream.write(text))
 
     def entry(self, path: str | os.PathLike) -> Path:
         """Where the features of the file at ``path``, as it is now, are stored."""
@@ -122,7 +107,7 @@ class FeatureCache:
         entry = self.entry(path)
         entry.parent.mkdir(exist_ok=True)
         array = np.ascontiguousarray(features, dtype=np.float32)
-        _atomic_write(entry, lambda stream: np.save(stream, array, allow_pickle=False))
+        atomic_write(entry, lambda stream: np.save(stream, array, allow_pickle=False))
         prefix = entry.name.split("-", 1)[0]
         for stale in entry.parent.glob(f"{prefix}-*.npy"):
             if stale != entry:
@@ -131,12 +116,12 @@ class FeatureCache:
 
     def entries(self) -> list[Path]:
         """All stored (whole) entries; temporary files of writers in progress are not entries."""
-        return sorted(p for p in self.dir.glob("*/*.npy") if not p.name.startswith("."))
+        return sorted(p for p in self.dir.glob("*/*.npy") if not p.name.startswith(TEMP_PREFIX))
 
     def clean_partials(self) -> int:
         """Remove temporary files left by killed writers; returns how many."""
         removed = 0
-        for tmp in self.dir.glob("*/.tmp-*"):
+        for tmp in self.dir.glob(f"*/{TEMP_PREFIX}*"):
             tmp.unlink(missing_ok=True)
             removed += 1
         return removed

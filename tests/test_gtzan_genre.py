@@ -1,16 +1,15 @@
-"""genrekit.datasets: Track, TrackCollection, gtzan (both layouts), folder."""
+"""genrekit.datasets.gtzan_genre: both GTZAN layouts, the damaged jazz.00054.wav, completeness."""
 
 from __future__ import annotations
 
 import warnings
 
-import numpy as np
 import pytest
 
 from conftest import noise, write
 from genrekit import datasets
-from genrekit.datasets import GENRES, DatasetWarning, Track, TrackCollection
-from genrekit.datasets.gtzan import expected_ids
+from genrekit.datasets import GENRES, DatasetWarning
+from genrekit.datasets.gtzan_genre import expected_ids
 from genrekit.errors import DatasetError
 
 
@@ -75,65 +74,3 @@ def test_gtzan_ignores_stray_files(tmp_path):
     with pytest.warns(DatasetWarning):
         collection = datasets.gtzan(tmp_path)
     assert len(collection) == 20 and not collection.skipped
-
-
-def test_folder_any_genres_nested_and_formats(tmp_path):
-    write(tmp_path / "Bossa Nova" / "a.flac", noise(0.5))
-    write(tmp_path / "Bossa Nova" / "disc 2" / "b.ogg", noise(0.5), format="OGG", subtype="VORBIS")
-    write(tmp_path / "grime" / "c.mp3", noise(0.5), format="MP3")
-    write(tmp_path / ".hidden" / "d.wav", noise(0.5))
-    collection = datasets.folder(tmp_path)
-    assert collection.genres == ("Bossa Nova", "grime")
-    assert [t.id for t in collection] == ["Bossa Nova/a", "Bossa Nova/disc 2/b", "grime/c"]
-    assert collection.labels().tolist() == [0, 0, 1]
-
-
-def test_folder_with_an_explicit_label_set(tmp_path):
-    write(tmp_path / "rock" / "a.wav", noise(0.5))
-    write(tmp_path / "pop" / "b.wav", noise(0.5))
-    collection = datasets.folder(tmp_path, genres=["rock", "jazz"])
-    assert collection.genres == ("rock", "jazz")
-    assert [t.id for t in collection] == ["rock/a"]
-    assert collection.counts() == {"rock": 1, "jazz": 0}
-
-
-def test_folder_same_name_other_extension_is_skipped_with_reason(tmp_path):
-    write(tmp_path / "rock" / "a.wav", noise(0.5))
-    write(tmp_path / "rock" / "a.flac", noise(0.5))
-    collection = datasets.folder(tmp_path)
-    assert len(collection) == 1 and "rename" in collection.skipped[0].reason
-
-
-def test_collection_behaves_as_a_sequence(tmp_path):
-    tracks = tuple(Track(f"g{i % 2}/{i}", f"/x/{i}.wav", f"g{i % 2}") for i in range(6))
-    collection = TrackCollection("test", "/x", tracks, ("g0", "g1"))
-    assert len(collection) == 6 and list(collection) == list(tracks)
-    assert collection.by_id("g1/3") is tracks[3]
-    assert "g0/2" in collection and tracks[0] in collection and "nope" not in collection
-    assert isinstance(collection[1:3], TrackCollection) and len(collection[1:3]) == 2
-    assert collection.subset(["g0/0", "g1/5"]).labels().tolist() == [0, 1]
-    assert collection.genre_index("g1") == 1
-    with pytest.raises(KeyError, match="nope"):
-        collection.by_id("nope")
-    with pytest.raises(DatasetError, match="two files"):
-        TrackCollection("test", "/x", tracks + tracks[:1], ("g0", "g1"))
-    with pytest.raises(DatasetError, match="not one of"):
-        TrackCollection("test", "/x", tracks, ("g0",))
-
-
-def test_track_audio_is_lazy_and_decodes(tmp_path):
-    path = write(tmp_path / "a.wav", noise(0.25))
-    track = Track("a", str(path), "g")
-    assert "duration" not in track.__dict__
-    assert track.duration == pytest.approx(0.25, abs=1e-3)
-    y = track.audio(sr=11025)
-    assert y.dtype == np.float32 and abs(y.shape[0] - 11025 // 4) <= 1
-
-
-def test_real_samples_as_a_folder_per_genre(samples_dir, tmp_path):
-    for path in samples_dir.glob("*.wav"):
-        genre = path.name.split(".")[0]
-        (tmp_path / genre).mkdir()
-        (tmp_path / genre / path.name).symlink_to(path)
-    collection = datasets.folder(tmp_path)
-    assert collection.genres == GENRES and len(collection) == 10 and not collection.skipped

@@ -36,17 +36,16 @@ import functools
 import hashlib
 import json
 import math
-import os
 import pathlib
 import warnings
 from dataclasses import dataclass, replace
 
 import numpy as np
 import soundfile as sf
-from scipy import signal
 
-from genrekit.datasets.gtzan import GENRES
+from genrekit.datasets.gtzan_genre import GENRES
 from genrekit.errors import ConfigError
+from genrekit.files import atomic_write, atomic_write_text, cache_home
 
 __all__ = [
     "GENRES",
@@ -58,7 +57,6 @@ __all__ = [
     "write_tree",
     "synthetic",
     "track_seed",
-    "cache_root",
 ]
 
 #: Bump whenever the rendered audio changes for the same arguments: it is part of the
@@ -635,11 +633,20 @@ def _fold(note: int, low: int) -> int:
     return low + (note - low) % 12
 
 
+@functools.lru_cache(maxsize=1)
+def _signal():
+    """scipy.signal, imported on first use: it takes half a second to import, and the
+    datasets layer is imported by every command whether or not it synthesises audio."""
+    from scipy import signal
+
+    return signal
+
+
 def _sos(kind: str, cutoff, sr: int, order: int = 2) -> np.ndarray:
     """Butterworth sections, cutoffs clipped below Nyquist so any ``sr`` works."""
     nyq = 0.5 * sr
     cut = np.clip(np.atleast_1d(np.asarray(cutoff, dtype=np.float64)), 20.0, 0.45 * sr) / nyq
-    return signal.butter(order, cut if cut.size > 1 else cut[0], btype=kind, output="sos")
+    return _signal().butter(order, cut if cut.size > 1 else cut[0], btype=kind, output="sos")
 
 
 def _jitter_timbre(t: _Timbre, rng: np.random.Generator) -> _Timbre:
@@ -721,10 +728,10 @@ class _Renderer:
                 t = np.arange(int(0.08 * sr)) / sr
                 y = np.sin(2 * np.pi * 1700.0 * var * t) * np.exp(-t / 0.012)
                 y += 0.5 * np.sin(2 * np.pi * 480.0 * var * t) * np.exp(-t / 0.02)
-                y += 0.3 * signal.sosfilt(_sos("highpass", 2000.0, sr), rng.standard_normal(t.size)) * np.exp(-t / 0.006)
+                y += 0.3 * _signal().sosfilt(_sos("highpass", 2000.0, sr), rng.standard_normal(t.size)) * np.exp(-t / 0.006)
             elif kind == "clap":
                 t = np.arange(int(0.3 * sr)) / sr
-                noise = signal.sosfilt(_sos("bandpass", (900.0, 3500.0), sr), rng.standard_normal(t.size))
+                noise = _signal().sosfilt(_sos("bandpass", (900.0, 3500.0), sr), rng.standard_normal(t.size))
                 # Three hand claps a few ms apart, then the room tail.
                 env = np.exp(-t / 0.08) * 0.6
                 for d in (0.0, 0.011, 0.022):
@@ -732,29 +739,29 @@ class _Renderer:
                 y = noise * env
             elif kind == "brush":
                 t = np.arange(int(6.0 * decay * sr)) / sr
-                noise = signal.sosfilt(_sos("bandpass", (2000.0, 9000.0), sr), rng.standard_normal(t.size))
+                noise = _signal().sosfilt(_sos("bandpass", (2000.0, 9000.0), sr), rng.standard_normal(t.size))
                 y = noise * np.minimum(t / 0.01, 1.0) * np.exp(-t / decay)
             else:
                 t = np.arange(int(6.0 * decay * sr)) / sr
-                noise = signal.sosfilt(_sos("highpass", 1200.0, sr), rng.standard_normal(t.size))
+                noise = _signal().sosfilt(_sos("highpass", 1200.0, sr), rng.standard_normal(t.size))
                 y = 0.8 * noise * np.exp(-t / decay)
                 y += np.sin(2 * np.pi * kit.snare_tone * var * t) * np.exp(-t / (0.5 * decay))
         elif voice in ("hat", "open_hat"):
             decay = (kit.hat_decay if voice == "hat" else kit.open_decay) * var
             t = np.arange(int(6.0 * decay * sr)) / sr
-            y = signal.sosfilt(_sos("highpass", kit.hat_cutoff * var, sr, 4), rng.standard_normal(t.size))
+            y = _signal().sosfilt(_sos("highpass", kit.hat_cutoff * var, sr, 4), rng.standard_normal(t.size))
             y *= np.exp(-t / decay)
         elif voice == "ride":
             t = np.arange(int(1.2 * sr)) / sr
             # Inharmonic square-ish partials (a cymbal bell) over bright noise.
             ratios = np.array([1.0, 1.47, 1.98, 2.53, 3.11, 4.2])
             y = np.sign(np.sin(2 * np.pi * 430.0 * var * ratios[:, None] * t[None, :])).sum(axis=0)
-            y = signal.sosfilt(_sos("highpass", 3000.0, sr), y) * 0.15
-            y += 0.5 * signal.sosfilt(_sos("highpass", 5000.0, sr), rng.standard_normal(t.size))
+            y = _signal().sosfilt(_sos("highpass", 3000.0, sr), y) * 0.15
+            y += 0.5 * _signal().sosfilt(_sos("highpass", 5000.0, sr), rng.standard_normal(t.size))
             y *= np.exp(-t / 0.35)
         elif voice == "crash":
             t = np.arange(int(1.8 * sr)) / sr
-            y = signal.sosfilt(_sos("highpass", 3000.0, sr), rng.standard_normal(t.size))
+            y = _signal().sosfilt(_sos("highpass", 3000.0, sr), rng.standard_normal(t.size))
             y *= np.exp(-t / (0.6 * var))
         else:  # pragma: no cover - styles only use the voices above
             raise ValueError(voice)
@@ -854,7 +861,6 @@ class _Renderer:
             tones = tones + [tones[0] + 12]
             return [tones[(0, 2, 1, 3, 2, 1)[k % 6] % len(tones)]]
         if line == "melody":
-            scale = state["scale"]
             if k == 0:
                 # Land on a chord tone at the start of the bar so the line follows the harmony.
                 target = root + shape[int(self.rng.integers(len(shape)))] - self.key
@@ -948,7 +954,7 @@ class _Renderer:
             out = np.tanh(drive * out / (np.abs(out).max() + 1e-12)).astype(np.float32)
         if part.lowpass:
             sos = _sos("lowpass", part.lowpass * rng.uniform(0.85, 1.15), self.sr)
-            out = signal.sosfilt(sos, out).astype(np.float32)
+            out = _signal().sosfilt(sos, out).astype(np.float32)
         if part.pump:
             # Side-chain compression keyed on the kick: duck at each beat, recover in ~0.1 s.
             since_beat = (self.ramp[: self.n] / self.sr) % self.beat
@@ -988,11 +994,11 @@ class _Renderer:
             pos = rng.integers(0, n, count)
             clicks = np.zeros(n, dtype=np.float32)
             clicks[pos] = rng.uniform(-0.3, 0.3, count)
-            clicks = signal.sosfilt(_sos("highpass", 1500.0, sr), clicks)
+            clicks = _signal().sosfilt(_sos("highpass", 1500.0, sr), clicks)
             mix += clicks.astype(np.float32)
         if rng.random() < 0.4:
             # Recording variation: some tracks are darker (a gentle low-pass).
-            mix = signal.sosfilt(_sos("lowpass", rng.uniform(4000.0, 9000.0), sr), mix).astype(np.float32)
+            mix = _signal().sosfilt(_sos("lowpass", rng.uniform(4000.0, 9000.0), sr), mix).astype(np.float32)
         mix *= np.float32(rng.uniform(0.5, 0.9) / (np.abs(mix).max() + 1e-12))
         return mix.astype(np.float32)
 
@@ -1103,7 +1109,7 @@ def _check_tree_args(n_per_genre, seconds, seed, sr, layout, fmt):
 
 def _manifest(n_per_genre, seconds, seed, sr, layout, fmt) -> dict:
     return {
-        "generator": "genrekit.datasets.synthetic",
+        "generator": "genrekit.datasets.synthesis",
         "generator_version": GENERATOR_VERSION,
         "genres": list(GENRES),
         "n_per_genre": n_per_genre,
@@ -1113,12 +1119,6 @@ def _manifest(n_per_genre, seconds, seed, sr, layout, fmt) -> dict:
         "layout": layout,
         "fmt": fmt,
     }
-
-
-def _write_atomic_text(path: pathlib.Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 def write_tree(root, n_per_genre: int = 10, seconds: float = 30.0, seed: int = 0, sr: int = 22050,
@@ -1203,20 +1203,9 @@ def write_tree(root, n_per_genre: int = 10, seconds: float = 30.0, seed: int = 0
             continue  # same arguments: only the missing files need rendering
         path.parent.mkdir(parents=True, exist_ok=True)
         y = render(genre, seconds, sr, track_seed(seed, genre, i))
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        try:
-            sf.write(str(tmp), y, sr, format=format_, subtype=subtype)
-            os.replace(tmp, path)
-        finally:
-            if tmp.exists():
-                tmp.unlink()
-    _write_atomic_text(manifest_path, json.dumps(wanted, indent=1, sort_keys=True) + "\n")
+        atomic_write(path, lambda stream: sf.write(stream, y, sr, format=format_, subtype=subtype))
+    atomic_write_text(manifest_path, json.dumps(wanted, indent=1, sort_keys=True) + "\n")
     return tree
-
-
-def cache_root() -> pathlib.Path:
-    """genrekit's cache folder: ``$GENREKIT_CACHE`` if set, else ``~/.cache/genrekit``."""
-    return pathlib.Path(os.environ.get("GENREKIT_CACHE") or pathlib.Path.home() / ".cache" / "genrekit")
 
 
 def synthetic(n_per_genre: int = 10, seconds: float = 30.0, seed: int = 0, root=None, sr: int = 22050,
@@ -1228,16 +1217,16 @@ def synthetic(n_per_genre: int = 10, seconds: float = 30.0, seed: int = 0, root=
     n_per_genre, seconds, seed, sr, layout, fmt
         As in :func:`write_tree`.
     root : str or os.PathLike, optional
-        Where to write. ``None``: ``cache_root() / "synthetic" / <hash>``, where the hash
+        Where to write. ``None``: ``genrekit.files.cache_home() / "synthetic" / <hash>``, where the hash
         covers the arguments and :data:`GENERATOR_VERSION`, so each distinct data set has
         its own folder and a generator change never reuses stale audio.
 
     Returns
     -------
     TrackCollection
-        ``genrekit.datasets.folder.folder(tree, genres=GENRES, name="synthetic")`` for
+        ``genrekit.datasets.genre_folders.folder(tree, genres=GENRES, name="synthetic")`` for
         ``layout="folder"`` (track ids ``<genre>/<genre>.000NN``),
-        ``genrekit.datasets.gtzan.gtzan(root)`` for the GTZAN layouts (track ids
+        ``genrekit.datasets.gtzan_genre.gtzan(root)`` for the GTZAN layouts (track ids
         ``<genre>.000NN``; its warning about the ids a short synthetic tree lacks is
         silenced, ``.missing`` still lists them).
 
@@ -1249,17 +1238,17 @@ def synthetic(n_per_genre: int = 10, seconds: float = 30.0, seed: int = 0, root=
     n_per_genre, seconds, seed, sr, layout, fmt = _check_tree_args(n_per_genre, seconds, seed, sr, layout, fmt)
     if root is None:
         key = json.dumps(_manifest(n_per_genre, seconds, seed, sr, layout, fmt), sort_keys=True)
-        root = cache_root() / "synthetic" / hashlib.sha256(key.encode()).hexdigest()[:16]
+        root = cache_home() / "synthetic" / hashlib.sha256(key.encode()).hexdigest()[:16]
     root = pathlib.Path(root)
     tree = write_tree(root, n_per_genre, seconds, seed, sr, layout, fmt)
     # Imported here: the loaders import the audio stack and this module must stay
     # importable on its own (and before / without them).
     if layout == "folder":
-        from genrekit.datasets.folder import folder
+        from genrekit.datasets.genre_folders import folder
 
         # Fixed label order (GENRES) even if a genre folder were ever missing.
         return folder(tree, genres=GENRES, name="synthetic")
-    from genrekit.datasets.gtzan import DatasetWarning, gtzan
+    from genrekit.datasets.gtzan_genre import DatasetWarning, gtzan
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", DatasetWarning)

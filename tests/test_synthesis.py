@@ -1,7 +1,7 @@
-"""Tests of genrekit.datasets.synthetic: rendering, files on disk, idempotence, errors.
+"""Tests of genrekit.datasets.synthesis: rendering, files on disk, idempotence, errors.
 
-The ``synthetic()`` tests at the end go through ``genrekit.datasets.folder`` and
-``genrekit.datasets.gtzan``; everything else only needs this module and soundfile.
+The ``synthetic()`` tests at the end go through ``genrekit.datasets.genre_folders`` and
+``genrekit.datasets.gtzan_genre``; everything else only needs this module and soundfile.
 """
 
 from __future__ import annotations
@@ -14,15 +14,14 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-# Import names from the module path: ``genrekit.datasets.synthetic`` as an attribute of the
-# package is the ``synthetic()`` function, not the module.
-from genrekit.datasets.synthetic import (
+from genrekit.files import cache_home
+
+from genrekit.datasets.synthesis import (
     FORMATS,
     GENERATOR_VERSION,
     GENRES,
     LAYOUTS,
     MANIFEST_NAME,
-    cache_root,
     render,
     synthetic,
     track_seed,
@@ -267,7 +266,7 @@ def test_synthetic_gtzan_layout(tmp_path):
 
 def test_synthetic_default_root_is_per_arguments_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("GENREKIT_CACHE", str(tmp_path / "cache"))
-    assert cache_root() == tmp_path / "cache"
+    assert cache_home() == tmp_path / "cache"
     a = synthetic(n_per_genre=1, seconds=1.0)
     a_root = Path(a[0].path).parents[1]
     assert a_root.parent == tmp_path / "cache" / "synthetic"
