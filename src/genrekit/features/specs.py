@@ -146,13 +146,24 @@ class FeatureSpec:
         return dataclasses.replace(self, **changes)
 
 
+class _Framed:
+    """For specs with one frame every ``hop_length`` samples, centred (librosa's convention)."""
+
+    @property
+    def hop_seconds(self) -> float:
+        return self.hop_length / self.sr
+
+    def n_frames(self, n_samples: int) -> int:
+        return spectral.n_frames(n_samples, self.hop_length)
+
+
 def _check_scale(scale: str, allowed: tuple[str, ...]) -> None:
     if scale not in allowed:
         raise ConfigError(f"scale must be one of {allowed}, got {scale!r}")
 
 
 @dataclass(frozen=True)
-class LogMelSpec(FeatureSpec):
+class LogMelSpec(_Framed, FeatureSpec):
     """Mel spectrogram on a log scale.
 
     Attributes
@@ -193,13 +204,6 @@ class LogMelSpec(FeatureSpec):
     def bands(self) -> int:
         return self.n_mels
 
-    @property
-    def hop_seconds(self) -> float:
-        return self.hop_length / self.sr
-
-    def n_frames(self, n_samples: int) -> int:
-        return spectral.n_frames(n_samples, self.hop_length)
-
     def compute(self, y: np.ndarray) -> np.ndarray:
         mel = spectral.mel_spectrogram(y, self.sr, self.n_fft, self.hop_length, self.n_mels,
                                        self.fmin, self.fmax, self.win_length, self.window)
@@ -210,7 +214,7 @@ class LogMelSpec(FeatureSpec):
 
 
 @dataclass(frozen=True)
-class StftSpec(FeatureSpec):
+class StftSpec(_Framed, FeatureSpec):
     """Short-time Fourier transform magnitude, phases discarded.
 
     Attributes
@@ -239,13 +243,6 @@ class StftSpec(FeatureSpec):
     @property
     def bands(self) -> int:
         return self.n_fft // 2 + 1
-
-    @property
-    def hop_seconds(self) -> float:
-        return self.hop_length / self.sr
-
-    def n_frames(self, n_samples: int) -> int:
-        return spectral.n_frames(n_samples, self.hop_length)
 
     def compute(self, y: np.ndarray) -> np.ndarray:
         power = spectral.power_spectrogram(y, self.n_fft, self.hop_length, window_name=self.window)
