@@ -31,6 +31,7 @@ class DatasetName(str, Enum):
     gtzan = "gtzan"
     folder = "folder"
     synthetic = "synthetic"
+    coarse_mel = "coarse-mel"
 
 
 def _version(value: bool) -> None:
@@ -53,8 +54,8 @@ def _collection(dataset: DatasetName, root: Optional[Path], n_per_genre: int, se
     return datasets.load(dataset.value, root)
 
 
-_DATASET = typer.Option(..., "--dataset", "-d", help="gtzan (either layout), folder (one sub-folder per genre) "
-                                                     "or synthetic (generated).")
+_DATASET = typer.Option(..., "--dataset", "-d", help="gtzan (either layout), folder (one sub-folder per genre), "
+                                                     "synthetic (generated) or coarse-mel (precomputed arrays).")
 _ROOT = typer.Option(None, "--root", "-r", help="Dataset folder. For synthetic: where to write it "
                                                 "(default: a folder in the user cache).")
 _N = typer.Option(10, "--n-per-genre", help="synthetic only: tracks per genre.")
@@ -122,6 +123,59 @@ def features(
         typer.echo(report.summary())
     if report.total and len(report.failed) == report.total:
         raise typer.Exit(1)
+
+
+@app.command()
+def train(
+    model: str = typer.Option(..., "--model", "-m", help="A network (genrekit models) or a classical baseline "
+                                                        "(knn, decision_tree, random_forest, svm, logistic_regression)."),
+    dataset: DatasetName = typer.Option(DatasetName.synthetic, "--dataset", "-d", help="gtzan, folder, synthetic "
+                                        "or coarse-mel."),
+    root: Optional[Path] = _ROOT,
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Run directory (default: runs/MODEL-DATASET-SEED)."),
+    split: str = typer.Option("holdout:8/1/1", "--split", help="holdout:8/1/1, holdout:7/3, kfold:10, filtered, "
+                                                              "filtered:dev (coarse-mel)."),
+    split_index: int = typer.Option(0, "--split-index", help="Which fold / repetition of a multi-split spec."),
+    features: Optional[str] = typer.Option(None, "--features", help="Feature preset (default: the paper's)."),
+    clip_frames: Optional[int] = typer.Option(None, "--clip-frames", help="Clip length in frames (default: preset's)."),
+    clip_hop: Optional[int] = typer.Option(None, "--clip-hop", help="Clip hop in frames (default: preset's)."),
+    epochs: Optional[int] = typer.Option(None, "--epochs", help="Epochs (default: the paper's)."),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Batch size (default: the paper's)."),
+    lr: Optional[float] = typer.Option(None, "--lr", help="Learning rate (default: the paper's optimiser's)."),
+    patience: Optional[int] = typer.Option(None, "--patience", help="Early-stopping patience; 0 disables it."),
+    normalize: str = typer.Option("band", "--normalize", help="band (standardise per band) or none."),
+    seed: int = _SEED,
+    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
+    resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run in --out."),
+    cache: Optional[Path] = typer.Option(None, "--cache", "-c", help="Feature cache folder."),
+    n_per_genre: int = _N,
+    seconds: float = _SECONDS,
+) -> None:
+    """Train a model under its paper's settings and write a run directory (metrics.json, curves, checkpoints)."""
+    from genrekit import models
+    from genrekit.training import TrainConfig, train as run_training
+
+    options = {"n_per_genre": n_per_genre, "seconds": seconds, "seed": seed} if dataset is DatasetName.synthetic else {}
+    optimizer = None
+    if lr is not None:
+        from genrekit.training import is_classical
+
+        if is_classical(model):
+            raise typer.BadParameter("--lr does not apply to a classical baseline")
+        optimizer = {**models.info(model).optimizer, "lr": lr}
+    config = TrainConfig(model=model, dataset=dataset.value, root=str(root) if root else None,
+                         dataset_options=options, split=split, split_index=split_index, features=features,
+                         clip_frames=clip_frames, clip_hop=clip_hop, optimizer=optimizer, batch_size=batch_size,
+                         epochs=epochs, patience=patience, normalize=normalize, seed=seed, device=device,
+                         cache=str(cache) if cache else None)
+    out = out or Path("runs") / f"{model}-{dataset.value}-seed{seed}"
+    metrics = run_training(config, out, resume=resume)
+    for part in ("valid", "test"):
+        if part in metrics:
+            m = metrics[part]
+            typer.echo(f"{part}: track accuracy {m['track_accuracy']:.3f} ({m['n_tracks']} tracks), "
+                       f"clip accuracy {m['clip_accuracy']:.3f}")
+    typer.echo(f"run directory: {out}")
 
 
 @app.command()

@@ -1,8 +1,10 @@
 """Datasets: track records, collections and splits.
 
-- :func:`gtzan` - the GTZAN collection in either common layout (see :mod:`.gtzan`);
-- :func:`folder` - any folder with one sub-folder per genre;
-- :func:`synthetic` - generated audio for tests and the demo (see :mod:`.synthetic`);
+- :func:`gtzan` - the GTZAN collection in either common layout (see :mod:`.gtzan_genre`);
+- :func:`folder` - any folder with one sub-folder per genre (:mod:`.genre_folders`);
+- :func:`synthetic` - generated audio for tests and the demo (see :mod:`.synthesis`);
+- :func:`coarse_mel` - precomputed coarse log-mel arrays of real GTZAN tracks, no audio
+  (:mod:`.gtzan_coarse_mel`);
 - :mod:`.splits` - track-level holdout, k-fold and the artist-filtered GTZAN split;
 - :func:`load` - one of the above by name, as the command line uses them.
 """
@@ -11,16 +13,17 @@ from __future__ import annotations
 
 from genrekit.datasets import splits
 from genrekit.datasets.base import Skipped, Track, TrackCollection
+from genrekit.datasets.gtzan_coarse_mel import PrecomputedCollection, coarse_mel
 from genrekit.datasets.genre_folders import folder
 from genrekit.datasets.gtzan_genre import GENRES, DatasetWarning, gtzan
 from genrekit.datasets.synthesis import synthetic
 from genrekit.errors import ConfigError
 
-__all__ = ["GENRES", "DatasetWarning", "Skipped", "Track", "TrackCollection",
-           "folder", "gtzan", "synthetic", "splits", "load", "NAMES"]
+__all__ = ["GENRES", "DatasetWarning", "PrecomputedCollection", "Skipped", "Track", "TrackCollection",
+           "coarse_mel", "folder", "gtzan", "synthetic", "splits", "load", "NAMES"]
 
 #: Dataset names :func:`load` accepts.
-NAMES = ("gtzan", "folder", "synthetic")
+NAMES = ("gtzan", "folder", "synthetic", "coarse-mel")
 
 
 def load(name: str, root=None, **options) -> TrackCollection:
@@ -38,4 +41,6 @@ def load(name: str, root=None, **options) -> TrackCollection:
         raise ConfigError(f"unknown dataset {name!r}; choose one of {', '.join(NAMES)}")
     if root is None:
         raise ConfigError(f"dataset {name!r} needs a root folder (--root PATH)")
+    if name == "coarse-mel":
+        return coarse_mel(root)
     return gtzan(root, **options) if name == "gtzan" else folder(root, **options)

@@ -11,7 +11,9 @@ stratified by genre and deterministic for a given seed, whatever order the track
 - :func:`repeated_holdout`: the same holdout with several seeds (Yang & Zhang: 10 runs).
 - :func:`filtered`: GTZAN's artist-filtered split (Kereliuk, Sturm & Larsen 2015), 443/197/290.
 - :func:`parse`: a split written as text, ``"holdout:8/1/1"``, ``"holdout:8/1/1x10"``,
-  ``"kfold:10"``, ``"filtered"``, for the command line and recipes.
+  ``"kfold:10"``, ``"filtered"``, ``"filtered:dev"``, for the command line and recipes.
+- :func:`filtered_dev`: the filtered split when the test list is absent (coarse-mel): filtered
+  valid becomes the test set, 10 % of filtered train the validation set.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ import numpy as np
 from genrekit.datasets.base import Track
 from genrekit.errors import ConfigError, DatasetError
 
-__all__ = ["Split", "holdout", "repeated_holdout", "kfold", "filtered", "filtered_lists", "parse"]
+__all__ = ["Split", "holdout", "repeated_holdout", "kfold", "filtered", "filtered_dev", "filtered_lists", "parse"]
 
 
 @dataclass(frozen=True)
@@ -219,6 +221,22 @@ def filtered(tracks: Sequence[Track]) -> Split:
     return Split("filtered", parts["train"], parts["valid"], parts["test"], excluded, missing)
 
 
+def filtered_dev(tracks: Sequence[Track], inner: float = 0.1, seed: int = 0) -> Split:
+    """The artist-filtered split for data without the test list (e.g. ``gtzan-coarse-mel``).
+
+    The filtered valid list becomes the test set; a stratified ``inner`` share of the
+    filtered train list (seeded) is held out as validation for early stopping and model
+    choices, so the reported accuracy is never measured on tracks that chose the model.
+    Artists still never cross: the inner validation tracks come from the train list,
+    whose artists are already apart from the valid list's.
+    """
+    base = filtered(tracks)
+    inner_split = holdout(base.train, (1 - inner, inner), seed)
+    return Split(f"filtered-dev (train {1 - inner:g} / inner valid {inner:g} of filtered train, "
+                 f"test = filtered valid) seed {seed}",
+                 inner_split.train, inner_split.test, base.valid, base.excluded, base.missing)
+
+
 _HOLDOUT = re.compile(r"^holdout:(?P<ratios>[\d.]+(?:/[\d.]+){1,2})(?:x(?P<runs>\d+))?$")
 _KFOLD = re.compile(r"^kfold:(?P<k>\d+)(?:/valid(?P<valid>\d+))?$")
 
@@ -228,11 +246,13 @@ def parse(spec: str, tracks: Sequence[Track], seed: int = 0) -> list[Split]:
 
     ``holdout:8/1/1`` (one split), ``holdout:8/1/1x10`` (10 seeds), ``kfold:10``
     (10 folds with one validation fold each, i.e. 80/10/10), ``kfold:5/valid0``
-    (train/test folds), ``filtered``.
+    (train/test folds), ``filtered``, ``filtered:dev`` (:func:`filtered_dev`).
     """
     text = spec.strip().lower()
     if text == "filtered":
         return [filtered(tracks)]
+    if text == "filtered:dev":
+        return [filtered_dev(tracks, seed=seed)]
     match = _HOLDOUT.match(text)
     if match:
         ratios = [float(r) for r in match.group("ratios").split("/")]
@@ -242,4 +262,4 @@ def parse(spec: str, tracks: Sequence[Track], seed: int = 0) -> list[Split]:
         valid = match.group("valid")
         return kfold(tracks, int(match.group("k")), seed, 1 if valid is None else int(valid))
     raise ConfigError(f"unknown split {spec!r}; use holdout:8/1/1, holdout:7/3, holdout:8/1/1x10, "
-                      "kfold:10, kfold:5/valid0 or filtered")
+                      "kfold:10, kfold:5/valid0, filtered or filtered:dev")

@@ -22,6 +22,7 @@ Presets (:data:`PRESETS`), each citing where its numbers come from:
 ``senac2017_stft`` the same representation (Senac's net_STFT input is Zhang's)
 ``summary``        the classical baselines' vector: MFCC, spectral centroid / bandwidth /
                    roll-off, ZCR, RMS, chroma (means and variances) and tempo, per track
+``coarse_mel``     the 8-bit, 387-column log-mel of ``gtzan-coarse-mel`` (its README's recipe)
 =================  ==========================================================================
 
 The music-feature map of Senac et al. (sec. 2.2) is a spec of the same kind, added by
@@ -49,6 +50,7 @@ __all__ = [
     "LogMelSpec",
     "StftSpec",
     "SummarySpec",
+    "CoarseMelSpec",
     "PRESETS",
     "get",
     "names",
@@ -305,6 +307,63 @@ class SummarySpec(FeatureSpec):
         return summary_vectors(y, self.sr, self.n_fft, self.hop_length, self.n_mfcc, self.segment_seconds)
 
 
+@dataclass(frozen=True)
+class CoarseMelSpec(_Framed, FeatureSpec):
+    """The coarse 8-bit log-mel of ``gtzan-coarse-mel``, computed from audio.
+
+    The recipe of that data set's README (recovered from published spectrogram images):
+    STFT with a periodic Hann window of 2048 samples, hop 512, zero-padded centred frames;
+    power; 128 Slaney mel bands from 0 to sr/2; dB relative to the clip maximum with an
+    80 dB floor; per-clip min-max scaling quantised to 256 levels; then one STFT frame
+    per column, ``W = 387`` columns for a 30 s clip (a stride of 1293 / 387.5 frames per
+    column; other lengths keep that stride). Values are returned as dB,
+    ``-80 + 80 * k / 255`` with ``k`` the 8-bit level, as the data set's arrays are read.
+
+    Output ``[128, W]``; about 0.0775 s per column, so a 3 s clip is 39 columns.
+    """
+
+    kind: ClassVar[str] = "coarse_mel"
+    name: str = "coarse_mel"
+    n_fft: int = 2048
+    hop_length: int = 512
+    n_mels: int = 128
+    top_db: float = 80.0
+    levels: int = 256
+    #: Columns of a 30 s GTZAN clip (1293 frames), which fixes the column stride.
+    reference_columns: int = 387
+    reference_frames: int = 1293
+    clip: ClipSpec = ClipSpec(39, 19)
+
+    @property
+    def bands(self) -> int:
+        return self.n_mels
+
+    @property
+    def hop_seconds(self) -> float:
+        return self.hop_length * self.reference_frames / (self.reference_columns + 0.5) / self.sr
+
+    def columns(self, n_frames: int) -> np.ndarray:
+        """The STFT frame shown in each column, ``np.ndarray [shape=(W,)], int64``."""
+        if abs(n_frames - self.reference_frames) <= 30:
+            width = self.reference_columns
+            return (np.arange(width) * 2 + 1) * n_frames // (2 * width + 1)
+        stride = self.reference_frames / (self.reference_columns + 0.5)
+        width = max(1, int(np.ceil(n_frames / stride - 0.5)))
+        return np.minimum(np.floor((np.arange(width) + 0.5) * stride).astype(np.int64), n_frames - 1)
+
+    def n_frames(self, n_samples: int) -> int:
+        return self.columns(spectral.n_frames(n_samples, self.hop_length)).shape[0]
+
+    def compute(self, y: np.ndarray) -> np.ndarray:
+        mel = spectral.mel_spectrogram(y, self.sr, self.n_fft, self.hop_length, self.n_mels)
+        db = spectral.power_to_db(mel, top_db=self.top_db)
+        low, high = np.float32(db.min()), np.float32(db.max())
+        scaled = (db - low) / (high - low) if high > low else np.zeros_like(db)
+        level = np.minimum(self.levels - 1, np.floor(np.float32(self.levels) * scaled))
+        picked = level[:, self.columns(db.shape[1])]
+        return (np.float32(-self.top_db) + np.float32(self.top_db / (self.levels - 1)) * picked).astype(np.float32)
+
+
 PRESETS: dict[str, FeatureSpec] = {}
 
 
@@ -323,6 +382,7 @@ register(LogMelSpec(name="wang", n_fft=1024, hop_length=256, n_mels=128, scale="
 register(StftSpec(name="zhang2016", n_fft=1024, hop_length=512, window="hamming", clip=ClipSpec(128, 65)))
 register(StftSpec(name="senac2017_stft", n_fft=1024, hop_length=512, window="hamming", clip=ClipSpec(128, 65)))
 register(SummarySpec(name="summary"))
+register(CoarseMelSpec(name="coarse_mel"))
 
 
 def names() -> list[str]:

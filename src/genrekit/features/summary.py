@@ -15,7 +15,7 @@ import numpy as np
 
 from genrekit.features import spectral
 
-__all__ = ["feature_names", "frame_descriptors", "summary_vectors"]
+__all__ = ["feature_names", "frame_descriptors", "summary_vectors", "log_mel_summary"]
 
 _SCALAR = ("centroid", "bandwidth", "rolloff", "zcr", "rms")
 
@@ -105,3 +105,37 @@ def summary_vectors(y: np.ndarray, sr: int, n_fft: int = 2048, hop_length: int =
         tempo = librosa.feature.tempo(onset_envelope=onset[start:stop], sr=sr, hop_length=hop_length)
         columns.append(np.append(stats, np.float32(tempo[0])))
     return np.stack(columns, axis=1).astype(np.float32)
+
+
+def log_mel_summary(db: np.ndarray, n_mfcc: int = 20) -> np.ndarray:
+    """A summary vector from a log-mel spectrogram alone (no audio), e.g. ``gtzan-coarse-mel``.
+
+    MFCCs are the DCT of the log-mel, so the MFCC part of :func:`summary_vectors` can be
+    rebuilt from any log-mel; the other descriptors need the waveform and are replaced by
+    what the log-mel does show: the centroid and spread over mel bands, the level, and
+    the frame-to-frame change (a flux).
+
+    Parameters
+    ----------
+    db : np.ndarray [shape=(n_mels, n_frames)], dB
+
+    Returns
+    -------
+    np.ndarray [shape=(4 * n_mfcc + 8,)], float32
+        Mean and variance of the MFCCs, of their frame deltas, of the mel-band centroid and
+        spread, of the frame level (mean dB) and of the flux.
+    """
+    import scipy.fft
+
+    db = np.asarray(db, dtype=np.float64)
+    mfcc = scipy.fft.dct(db, axis=0, type=2, norm="ortho")[:n_mfcc]
+    delta = np.diff(mfcc, axis=1) if db.shape[1] > 1 else np.zeros_like(mfcc)
+    weights = np.power(10.0, db / 10.0)
+    bands = np.arange(db.shape[0], dtype=np.float64)[:, None]
+    total = weights.sum(axis=0) + 1e-12
+    centroid = (bands * weights).sum(axis=0) / total
+    spread = np.sqrt(((bands - centroid) ** 2 * weights).sum(axis=0) / total)
+    level = db.mean(axis=0)
+    flux = np.sqrt((np.diff(db, axis=1) ** 2).mean(axis=0)) if db.shape[1] > 1 else np.zeros(1)
+    parts = [mfcc, delta, centroid[None], spread[None], level[None], flux[None]]
+    return np.concatenate([np.concatenate([p.mean(axis=1), p.var(axis=1)]) for p in parts]).astype(np.float32)

@@ -1,0 +1,89 @@
+"""From a dataset and a feature preset to the track arrays a model trains on.
+
+This is the one place where datasets, splits and features meet: :func:`prepare` loads the
+dataset a :class:`~genrekit.training.TrainConfig` names, computes (or reads from the cache)
+its features, splits it at track level, and returns the train / validation / test
+:class:`~genrekit.training.TrackData`. Collections that carry their own features
+(``coarse-mel``) skip the extraction. Tracks whose features fail are reported and left
+out, never fatal.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from genrekit import datasets, features
+from genrekit.datasets import PrecomputedCollection, splits
+from genrekit.errors import ConfigError, DatasetError
+
+__all__ = ["Prepared", "load_collection", "feature_spec", "track_features", "prepare"]
+
+
+@dataclass
+class Prepared:
+    """Arrays ready for :func:`genrekit.training.fit`."""
+
+    genres: list[str]
+    train: Any
+    valid: Any
+    test: Any
+    frames: int
+    hop: int
+    context: dict = field(default_factory=dict)
+
+
+def load_collection(dataset: str, root=None, options: dict | None = None):
+    """``genrekit.datasets.load`` with the training config's names."""
+    return datasets.load(dataset, root, **(options or {}))
+
+
+def feature_spec(name: str, clip_frames: int | None = None, clip_hop: int | None = None) -> features.FeatureSpec:
+    """A preset with its clip grid optionally overridden."""
+    spec = features.get(name)
+    changes = {k: v for k, v in (("frames", clip_frames), ("hop", clip_hop)) if v is not None}
+    return spec.replace(clip=changes) if changes else spec
+
+
+def track_features(collection, spec: features.FeatureSpec, cache=None, workers=None,
+                   progress: bool = True) -> tuple[dict[str, np.ndarray], list]:
+    """Feature arrays by track id, and the failures (``genrekit.features.Failure``)."""
+    if isinstance(collection, PrecomputedCollection):
+        if spec.kind != features.get(collection.spec).kind:
+            raise ConfigError(f"the {collection.name} dataset holds only {collection.spec} features, not "
+                              f"{spec.name} ({spec.kind}); use --features {collection.spec}")
+        return dict(collection.features), []
+    arrays, report = features.load_features(collection, spec, cache=cache, workers=workers, progress=progress)
+    if report.failed and progress:
+        print(report.summary(), file=sys.stderr)
+    return arrays, list(report.failed)
+
+
+def prepare(config, progress: bool = True) -> Prepared:
+    """Dataset + features + split for a resolved :class:`~genrekit.training.TrainConfig`."""
+    from genrekit.training import TrackData
+
+    collection = load_collection(config.dataset, config.root, config.dataset_options)
+    spec = feature_spec(config.features, config.clip_frames, config.clip_hop)
+    arrays, failed = track_features(collection, spec, config.cache, config.workers, progress)
+    usable = [t for t in collection if t.id in arrays]
+    if not usable:
+        raise DatasetError(f"no track of {collection.name} at {collection.root} has usable features")
+    all_splits = splits.parse(config.split, usable, config.seed)
+    if not 0 <= config.split_index < len(all_splits):
+        raise ConfigError(f"split {config.split!r} has {len(all_splits)} part(s); split_index "
+                          f"{config.split_index} is out of range")
+    split = all_splits[config.split_index]
+    index = {g: i for i, g in enumerate(collection.genres)}
+
+    def data(tracks) -> TrackData:
+        return TrackData([t.id for t in tracks], [arrays[t.id] for t in tracks],
+                         np.array([index[t.genre] for t in tracks], dtype=np.int64))
+
+    context = {"split": split.name, "features": spec.name, "dataset_root": collection.root,
+               "failed_tracks": [str(f) for f in failed], "split_sizes": {k: len(v) for k, v in split.parts.items()}}
+    return Prepared(list(collection.genres), data(split.train), data(split.valid), data(split.test),
+                    spec.clip.frames, spec.clip.hop, context)

@@ -1,0 +1,13 @@
+"""Models: the papers' networks, registered by name, and the classical baselines.
+
+>>> from genrekit import models
+>>> models.names()                                           # doctest: +SKIP
+['dong2018', 'senac2017_music', 'senac2017_stft', 'wang_cnn2d', 'yang2019_net1', ...]
+>>> net = models.build("yang2019_net1")                      # doctest: +SKIP
+>>> net(torch.zeros(4, 256, 128)).shape                      # doctest: +SKIP
+torch.Size([4, 10])
+"""
+
+from genrekit.models.registry import ModelInfo, build, info, names, register, regularization
+
+__all__ = ["ModelInfo", "build", "info", "names", "register", "regularization"]
