@@ -14,7 +14,7 @@ from conftest import noise, write
 from genrekit.apps.cli import app
 
 runner = CliRunner()
-COMMANDS = ["dataset", "specs", "features", "demo"]
+COMMANDS = ["dataset", "specs", "features", "train", "demo"]
 
 
 def genrekit_command() -> list[str]:
@@ -78,3 +78,16 @@ def test_dataset_command_shows_splits(music):
     result = runner.invoke(app, ["dataset", "--dataset", "folder", "--root", str(music), "--split", "holdout:1/1"])
     assert result.exit_code == 0, result.output
     assert "folder at" in result.output and "holdout 1/1 seed 0: train 2, valid 0, test 2" in result.output
+
+
+def test_train_command_writes_metrics_json(tmp_path):
+    out = tmp_path / "run"
+    result = subprocess.run(genrekit_command() + [
+        "train", "--model", "dong2018", "--dataset", "synthetic", "--root", str(tmp_path / "synthetic"),
+        "--n-per-genre", "2", "--seconds", "4", "--split", "holdout:1/1", "--epochs", "2",
+        "--cache", str(tmp_path / "cache"), "--out", str(out)], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["model"] == "dong2018" and metrics["epochs_run"] == 2 and metrics["test"]["n_tracks"] == 10
+    assert "test: track accuracy" in result.stdout
+    assert "epoch 2/2" in result.stderr  # one line per epoch when not on a terminal

@@ -167,10 +167,17 @@ def test_a_run_killed_after_an_epoch_resumes_to_the_same_result(tmp_path):
     assert not (run / "metrics.json").exists()
     resumed = training.fit(TrainConfig(model=TINY, epochs=4, seed=0), ["a", "b", "c"], toy_tracks(seed=1),
                            toy_tracks(2, seed=2), toy_tracks(3, seed=3), 32, 16, run, resume=True, progress=False)
-    assert resumed["valid"] == reference["valid"] and resumed["test"] == reference["test"]
+    for part in ("valid", "test"):
+        for key in ("track_accuracy", "clip_accuracy", "confusion", "recall"):
+            assert resumed[part][key] == reference[part][key], (part, key)
+        # The killed half ran in another process: float sums may differ in the last bits.
+        assert resumed[part]["loss"] == pytest.approx(reference[part]["loss"], rel=1e-5)
     assert resumed["best_epoch"] == reference["best_epoch"]
-    assert (run / "curves.csv").read_text() .splitlines()[1:][-1].split(",")[:6] == \
-        (tmp_path / "reference" / "curves.csv").read_text().splitlines()[-1].split(",")[:6]
+    resumed_last = (run / "curves.csv").read_text().splitlines()[-1].split(",")
+    reference_last = (tmp_path / "reference" / "curves.csv").read_text().splitlines()[-1].split(",")
+    assert resumed_last[0] == reference_last[0] == "4"
+    np.testing.assert_allclose([float(v) for v in resumed_last[1:6]], [float(v) for v in reference_last[1:6]],
+                               rtol=1e-5)
 
 
 def test_train_on_the_synthetic_dataset_reaches_high_track_accuracy(tmp_path):

@@ -286,7 +286,8 @@ def extract(tracks: Sequence[Track], spec: FeatureSpec | str, cache: str | os.Pa
 
     with Progress(len(todo), f"features {spec.name}", enabled=progress) as bar:
         def serial(tracks_left):
-            _init_worker()
+            # In this process: no _init_worker(), whose thread limit and allocator settings
+            # are process-wide and would outlive the extraction (and change, e.g., training).
             for track in tracks_left:
                 record(track, _extract_one(track.path, spec, str(store.root)))
                 bar.advance(info=f"{len(report.failed)} failed" if report.failed else "")

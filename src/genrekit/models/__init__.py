@@ -11,3 +11,4 @@ torch.Size([4, 10])
 from genrekit.models.registry import ModelInfo, build, info, names, register, regularization
 
 __all__ = ["ModelInfo", "build", "info", "names", "register", "regularization"]
+from genrekit.models import dong2018, senac2017, wang, yang2019, zhang2016  # noqa: F401  (registers the models)

@@ -59,6 +59,7 @@ class DongCNN(GenreNet):
         self.block2 = ConvPool2d(64, 64, (3, 5), (2, 4), dropout=DROPOUT)
         features = flat_size([self.block1, self.block2], n_bands, n_frames, "DongCNN")
         self.head = DenseHead(features, (32,), n_classes, dropout=(0.0, DROPOUT))
+        self.keras_init()
 
     def l2_terms(self):
         return [(self.block1.kernel, L2_CONV), (self.block2.kernel, L2_CONV), (self.head.layers[0].weight, L2_DENSE)]
@@ -75,13 +76,14 @@ register(ModelInfo(
     features="dong2018", n_bands=64, n_frames=256,
     optimizer={"name": "sgd", "lr": 0.01, "momentum": 0.9},
     batch_size=150, epochs=500, sampling="random_crop", aggregation="mean", patience=50,
-    notes="463,914 parameters at 64 x 256 (640 + 61,504 conv, 401,440 + 330 dense). Paper silent, chosen "
+    notes="463,914 parameters at 64 x 256 (640 + 61,504 conv, 401,440 + 330 dense). Paper silent, taken "
           "from the author's released Keras code (ds7711/music_genre_classification, baseline_model_64): "
           "'valid' convolutions, dropout 0.2 after the second pooling and after dense 32, L2 0.01 on both "
-          "conv kernels and 0.02 on the dense-32 kernel (Keras-style, kernels only), batch 150, up to 500 "
-          "passes. The paper says SGD (the code uses Adadelta): plain SGD with lr 0.01 (Keras' default) and "
-          "momentum 0.9 are our choice. One random 3 s crop per training track and epoch. 'Repeat until "
-          "validation accuracy doesn't improve anymore': early stopping with patience 50 epochs (an epoch "
-          "is only ~4 steps of 150 crops on a 500-track training set), keeping the best epoch, at most "
-          "500 epochs. Test: 3 s segments with 50 % overlap, genre = highest mean probability. "
-          "Weight initialisation: torch defaults."))
+          "conv kernels and 0.02 on the dense-32 kernel (Keras-style, kernels only), batch 150. The paper "
+          "says SGD (the code uses Adadelta): lr 0.01 (Keras' SGD default) and momentum 0.9 are our choice. "
+          "One random 3 s crop per training track and epoch (the code shares one random start across a "
+          "batch). 'Repeat until validation accuracy doesn't improve anymore' (the code: rounds of 500 "
+          "passes until the validation accuracy plateaus): early stopping with patience 50 epochs (an "
+          "epoch is only ~4 steps of 150 crops on a 500-track training set), keeping the best epoch, at "
+          "most 500 epochs. Test: 3 s segments with 50 % overlap, genre = highest mean probability. "
+          "Weight initialisation: Keras defaults (Glorot-uniform kernels, zero biases)."))

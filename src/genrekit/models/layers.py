@@ -13,7 +13,8 @@ on the kernels only (biases are not penalised), summed over the penalised layers
 
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from itertools import pairwise
 
 import torch
 import torch.nn.functional as F
@@ -21,8 +22,8 @@ from torch import nn
 
 from genrekit.errors import ConfigError
 
-__all__ = ["GenreNet", "keras_l2", "same_padding", "TimeConv", "ConvPool2d", "DenseHead",
-           "global_max_avg", "flat_size"]
+__all__ = ["ConvPool2d", "DenseHead", "GenreNet", "TimeConv", "flat_size", "global_max_avg", "keras_l2",
+           "same_padding"]
 
 
 def keras_l2(terms: Iterable[tuple[torch.Tensor, float]], like: torch.Tensor) -> torch.Tensor:
@@ -49,8 +50,8 @@ def keras_l2(terms: Iterable[tuple[torch.Tensor, float]], like: torch.Tensor) ->
 class GenreNet(nn.Module):
     """Base of the papers' networks: input checks and the ``regularization()`` hook.
 
-    Subclasses set ``n_bands`` and ``min_frames`` and list their penalised kernels in
-    :meth:`l2_terms`.
+    Subclasses set ``n_bands`` and ``min_frames`` (or ``fixed_frames``), list their penalised
+    kernels in :meth:`l2_terms` and end their constructor with :meth:`keras_init`.
 
     Attributes
     ----------
@@ -65,6 +66,20 @@ class GenreNet(nn.Module):
     n_bands: int
     min_frames: int = 1
     fixed_frames: int | None = None
+
+    def keras_init(self) -> None:
+        """Keras' default initialisation: Glorot-uniform kernels, zero biases.
+
+        The papers built their networks with Keras (Yang & Zhang, Dong, Wang) or on Theano
+        (Senac; Lasagne's default is the same) and none mentions an initialisation, so the
+        framework default is what they trained from; torch's own default (He-uniform with
+        a = sqrt(5), non-zero biases) is smaller. Glorot's fans count the receptive field, as
+        ``nn.init.xavier_uniform_`` does.
+        """
+        for module in self.modules():
+            if isinstance(module, (nn.Conv1d, nn.Conv2d, nn.Linear)):
+                nn.init.xavier_uniform_(module.weight)
+                nn.init.zeros_(module.bias)
 
     def l2_terms(self) -> Sequence[tuple[torch.Tensor, float]]:
         """``(kernel, coefficient)`` pairs of the paper's L2 penalty; none by default."""
@@ -184,10 +199,15 @@ class ConvPool2d(nn.Module):
         super().__init__()
         if padding not in ("valid", "same"):
             raise ConfigError(f"padding must be 'valid' or 'same', got {padding!r}")
-        self.conv = nn.Conv2d(in_channels, out_channels, kernel)
         self.kernel_size, self.pool, self.dropout = tuple(kernel), tuple(pool), dropout
-        # F.pad lists the last axis first: (frames before, after, bands before, after).
-        self.pad = same_padding(kernel[1]) + same_padding(kernel[0]) if padding == "same" else None
+        self.same = padding == "same"
+        # Odd kernels pad symmetrically, which the convolution does without copying its input
+        # (Wang's first block sees 128 maps of 128 x 660 per clip); even ones need F.pad, whose
+        # list starts at the last axis: (frames before, after, bands before, after).
+        symmetric = all(k % 2 for k in kernel)
+        self.conv = nn.Conv2d(in_channels, out_channels, kernel,
+                              padding=tuple(k // 2 for k in kernel) if self.same and symmetric else 0)
+        self.pad = same_padding(kernel[1]) + same_padding(kernel[0]) if self.same and not symmetric else None
 
     @property
     def kernel(self) -> torch.Tensor:
@@ -196,14 +216,14 @@ class ConvPool2d(nn.Module):
 
     def output_size(self, size: tuple[int, int]) -> tuple[int, int]:
         """``(H, W)`` after this block for an ``(H, W)`` input (may be < 1: too small an input)."""
-        if self.pad is None:
+        if not self.same:
             size = tuple(s - k + 1 for s, k in zip(size, self.kernel_size))
         return tuple(s // p for s, p in zip(size, self.pool))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.pad is not None:
             x = F.pad(x, self.pad)
-        x = F.max_pool2d(F.relu(self.conv(x)), self.pool)
+        x = F.max_pool2d(F.relu(self.conv(x), inplace=True), self.pool)
         return F.dropout(x, self.dropout, self.training)
 
 
@@ -248,7 +268,7 @@ class DenseHead(nn.Module):
         if len(dropout) != len(hidden) + 1:
             raise ConfigError(f"DenseHead needs {len(hidden) + 1} dropout rates, got {len(dropout)}")
         sizes = [in_features, *hidden, n_classes]
-        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
+        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in pairwise(sizes))
         self.dropout = tuple(float(p) for p in dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

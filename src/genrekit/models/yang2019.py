@@ -15,14 +15,19 @@ from genrekit.models.registry import ModelInfo, register
 
 __all__ = ["YangNet1", "YangNet2"]
 
-WIDTH = 4                      # every kernel is 4 frames wide (sec. 3.1)
-L2_FIRST, L2_OTHER = 0.02, 0.01  # l2 penalty weights: conv1, the other convolutions (sec. 3.1)
+WIDTH = 4                               # every kernel is 4 frames wide (sec. 3.1)
+L2_FIRST, L2_OTHER = 0.02, 0.01         # L2 weights: conv1, every other convolution (sec. 3.1)
 DROPOUT_CONV1, DROPOUT_LAST = 0.2, 0.1  # after conv1, before the last dense layer (sec. 3.1)
 
 
 class _YangNet(GenreNet):
-    """What net1 and net2 share: conv1 spanning all bands (valid) with dropout, conv2 1 x 4 (same),
-    and the L2 scheme (0.02 on conv1's kernels, 0.01 on every other convolution's)."""
+    """What net1 and net2 share: conv1 and its dropout, conv2, the L2 scheme.
+
+    conv1 spans all bands (no padding) and is followed by dropout 0.2; conv2 is 1 x 4 with
+    "same" padding; L2 0.02 on conv1's kernels and 0.01 on every later convolution's.
+    """
+
+    later_convs: tuple[str, ...] = ()  # the convolutions after conv1, penalised with L2_OTHER
 
     def __init__(self, n_bands: int, n_frames: int):
         super().__init__()
@@ -35,8 +40,6 @@ class _YangNet(GenreNet):
         """conv1 (then its dropout, which everything downstream sees) and conv2."""
         h1 = F.dropout(self.conv1(self.check_input(x)), DROPOUT_CONV1, self.training)
         return h1, self.conv2(h1)
-
-    later_convs: tuple[str, ...] = ()  # the convolutions after conv1, penalised with L2_OTHER
 
     def l2_terms(self):
         return [(self.conv1.kernel, L2_FIRST)] + [(getattr(self, n).kernel, L2_OTHER) for n in self.later_convs]
@@ -82,6 +85,7 @@ class YangNet1(_YangNet):
         self.conv3 = TimeConv(256, 128, WIDTH, "same")
         self.conv4 = TimeConv(256, 128, WIDTH, "same")
         self.head = DenseHead(256 + 256 + 128 + 128, (256, 64), n_classes, dropout=(0.0, 0.0, DROPOUT_LAST))
+        self.keras_init()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``[batch, n_bands, frames]`` -> logits ``[batch, n_classes]``."""
@@ -128,6 +132,7 @@ class YangNet2(_YangNet):
         super().__init__(n_bands, n_frames)
         self.conv3 = TimeConv(256, 256, WIDTH, "same")
         self.head = DenseHead(2 * 256, (128, 32), n_classes, dropout=(0.0, 0.0, DROPOUT_LAST))
+        self.keras_init()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``[batch, n_bands, frames]`` -> logits ``[batch, n_classes]``."""
@@ -148,14 +153,16 @@ _SHARED_NOTES = (
     "0.02 * sum(conv1 kernel^2) + 0.01 * sum of the other conv kernels^2; dense layers unpenalised "
     "(the paper names only convolutional layers). Clips of 128 frames with the preset's 50 % hop; "
     "track decision = argmax of the summed clip probabilities (sec. 4.2). Weight initialisation: "
-    "torch defaults (the paper does not say).")
+    "Keras defaults (Glorot-uniform kernels, zero biases; the paper used Keras).")
 
 register(ModelInfo(
-    name="yang2019_net1", builder=YangNet1, paper="Yang & Zhang 2019 (Interspeech), sec. 3.1, Fig. 1; training sec. 4.2",
+    name="yang2019_net1", builder=YangNet1,
+    paper="Yang & Zhang 2019 (Interspeech), sec. 3.1, Fig. 1; training sec. 4.2",
     notes="Pooling assignment not stated: conv1 max, conv2 average, conv3 max, conv4 average. " + _SHARED_NOTES,
     **_TRAINING))
 register(ModelInfo(
-    name="yang2019_net2", builder=YangNet2, paper="Yang & Zhang 2019 (Interspeech), sec. 3.2, Fig. 2; training sec. 4.2",
+    name="yang2019_net2", builder=YangNet2,
+    paper="Yang & Zhang 2019 (Interspeech), sec. 3.2, Fig. 2; training sec. 4.2",
     notes="The summed maps are the ReLU outputs of conv1 (after dropout), conv2 and conv3, all 'same'-length "
           "(conv2/conv3 Keras 'same' padding, 1 frame before, 2 after). Dropout and L2 as net1 "
           "(the paper: 'similar to net1'). " + _SHARED_NOTES,

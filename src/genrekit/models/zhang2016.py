@@ -9,7 +9,7 @@ say about them. Input: 513-bin STFT magnitude clips of 128 frames.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
@@ -69,6 +69,7 @@ class ZhangNNet2(GenreNet):
         self.conv2 = TimeConv(256, 256, WIDTH, "same")
         self.conv3 = TimeConv(256, 256, WIDTH, "same")
         self.head = DenseHead(2 * 256, hidden, n_classes, dropout=(DROPOUT,) * (len(hidden) + 1))
+        self.keras_init()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``[batch, n_bands, frames]`` -> logits ``[batch, n_classes]``."""
@@ -80,7 +81,7 @@ class ZhangNNet1(GenreNet):
     """Zhang et al. 2016 nnet1: three valid convolutions with max-pooling, then global max + average pooling.
 
     Zhang et al. 2016's plain network (no shortcut); 464,906 parameters at 513 bins, which is
-    Yang & Zhang 2019's Table 2 count for nnet1 exactly.
+    the count Yang & Zhang 2019 (sec. 4.3, Table 2) give for nnet1, exactly.
 
     Layers (ReLU after every convolution)::
 
@@ -126,6 +127,7 @@ class ZhangNNet1(GenreNet):
         self.conv2 = TimeConv(128, 128, WIDTH, "valid")
         self.conv3 = TimeConv(128, 256, WIDTH, "valid")
         self.head = DenseHead(2 * 256, hidden, n_classes, dropout=(DROPOUT,) * (len(hidden) + 1))
+        self.keras_init()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``[batch, n_bands, frames]`` -> logits ``[batch, n_classes]``."""
@@ -145,12 +147,12 @@ SENAC_TRAINING_NOTES = (
     "The optimiser is not given: Adam, lr 1e-3. No early stopping is mentioned (patience None; the epoch "
     "with the best validation track accuracy is kept). Dropout 0.2 on the input of every dense layer "
     "(the rate is Senac's, the placement is not given). No weight penalty is given (regularization 0). "
-    "Weight initialisation: torch defaults.")
+    "Weight initialisation: Keras defaults (Glorot-uniform kernels, zero biases).")
 
 register(ModelInfo(
     name="zhang2016_nnet2", builder=ZhangNNet2,
     paper="Zhang, Lei, Xu & Xing 2016 (Interspeech), nnet2, as described in Senac et al. 2017 sec. 3 "
-          "and Yang & Zhang 2019 Table 2",
+          "and Yang & Zhang 2019 sec. 4.3, Table 2",
     features="zhang2016", n_bands=513, n_frames=128, **SENAC_TRAINING,
     notes="Zhang's paper is not available here; the network is Senac's net_STFT (Senac reproduces it). "
           "Shortcut conv1 + conv3 with conv2/conv3 'same'-padded (Keras: 1 frame before, 2 after) as the "
@@ -158,7 +160,8 @@ register(ModelInfo(
           "outputs. Training settings are Senac's: " + SENAC_TRAINING_NOTES))
 register(ModelInfo(
     name="zhang2016_nnet1", builder=ZhangNNet1,
-    paper="Zhang, Lei, Xu & Xing 2016 (Interspeech), nnet1; parameter count from Yang & Zhang 2019 Table 2",
+    paper="Zhang, Lei, Xu & Xing 2016 (Interspeech), nnet1; parameter count from Yang & Zhang 2019 "
+          "sec. 4.3, Table 2",
     features="zhang2016", n_bands=513, n_frames=128, **SENAC_TRAINING,
     notes="nnet1's layers are not in the papers here. Chosen: conv 128 x (513 x 4) valid, max-pool 2, "
           "conv 128 x 4 valid, max-pool 2, conv 256 x 4 valid, global max + average pooling (512), one "
