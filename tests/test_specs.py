@@ -14,7 +14,7 @@ from genrekit.features import specs
 EXPECTED = {
     "yang2019": (256, 128, 64, 19),
     "dong2018": (64, 256, 128, 19),
-    "wang": (128, 660, 330, 6),
+    "wang": (128, 660, 660, 3),
     "zhang2016": (513, 128, 65, 18),
     "senac2017_stft": (513, 128, 65, 18),
     "summary": (75, 1, 1, 1),

@@ -146,6 +146,7 @@ def train(
     normalize: str = typer.Option("band", "--normalize", help="band (standardise per band) or none."),
     seed: int = _SEED,
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
+    precision: str = typer.Option("auto", "--precision", help="auto (bf16 where the hardware has it), fp32 or bf16."),
     resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run in --out."),
     cache: Optional[Path] = typer.Option(None, "--cache", "-c", help="Feature cache folder."),
     n_per_genre: int = _N,
@@ -166,7 +167,7 @@ def train(
     config = TrainConfig(model=model, dataset=dataset.value, root=str(root) if root else None,
                          dataset_options=options, split=split, split_index=split_index, features=features,
                          clip_frames=clip_frames, clip_hop=clip_hop, optimizer=optimizer, batch_size=batch_size,
-                         epochs=epochs, patience=patience, normalize=normalize, seed=seed, device=device,
+                         epochs=epochs, patience=patience, normalize=normalize, seed=seed, device=device, precision=precision,
                          cache=str(cache) if cache else None)
     out = out or Path("runs") / f"{model}-{dataset.value}-seed{seed}"
     metrics = run_training(config, out, resume=resume)

@@ -16,7 +16,8 @@ Presets (:data:`PRESETS`), each citing where its numbers come from:
 ``dong2018``       mel, 23 ms windows (512 samples), 50 % overlap, 64 bands, ln(1 + x),
                    256-frame (3 s) clips, 50 % overlap at test time (Dong 2018, "Methods")
 ``wang``           librosa mel, n_fft 1024, hop 256, 128 bands, dB scaled to [0, 1]
-                   (Wang, sec. III-B); 660-frame clips as the paper's "128 x 660", hop 330
+                   (Wang, sec. III-B); 660-frame clips as the paper's "128 x 660", side by
+                   side (3 per 30 s track for the majority vote)
 ``zhang2016``      STFT magnitude, Hamming 1024, 50 % overlap, 513 bins, 128-frame clips,
                    1.5 s (65-frame) clip hop, 18 clips per 30 s (Senac et al. 2017, sec. 2.1, 2.3)
 ``senac2017_stft`` the same representation (Senac's net_STFT input is Zhang's)
@@ -378,7 +379,7 @@ register(LogMelSpec(name="yang2019", n_fft=1024, hop_length=512, n_mels=256, sca
 register(LogMelSpec(name="dong2018", n_fft=512, hop_length=256, n_mels=64, scale="log1p", top_db=None,
                     clip=ClipSpec(256, 128)))
 register(LogMelSpec(name="wang", n_fft=1024, hop_length=256, n_mels=128, scale="db_minmax",
-                    clip=ClipSpec(660, 330)))
+                    clip=ClipSpec(660, 660)))
 register(StftSpec(name="zhang2016", n_fft=1024, hop_length=512, window="hamming", clip=ClipSpec(128, 65)))
 register(StftSpec(name="senac2017_stft", n_fft=1024, hop_length=512, window="hamming", clip=ClipSpec(128, 65)))
 register(SummarySpec(name="summary"))
