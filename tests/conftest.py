@@ -32,6 +32,13 @@ def samples_dir() -> Path:
 
 
 @pytest.fixture
+def coarse_mel_dir() -> Path:
+    if not (COARSE_MEL / "gtzan_coarse_mel_dev.npz").is_file():
+        pytest.skip(f"{COARSE_MEL} not present")
+    return COARSE_MEL
+
+
+@pytest.fixture
 def splits_dir() -> Path:
     if not SPLITS.is_dir():
         pytest.skip(f"{SPLITS} not present")
