@@ -45,7 +45,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tracks", type=int, default=200, help="number of generated tracks (default 200)")
     parser.add_argument("--seconds", type=float, default=30.0, help="track length in seconds (default 30)")
-    parser.add_argument("--presets", default="yang2019,dong2018,wang,zhang2016,summary",
+    parser.add_argument("--presets", default="yang2019,dong2018,wang,zhang2016,summary,senac2017_music",
                         help="comma-separated presets to time")
     parser.add_argument("--data", type=Path, default=None,
                         help="where to generate the tracks (default: a temporary folder, removed after)")

@@ -191,6 +191,26 @@ def demo(
     run(out, n_per_genre=n_per_genre, seconds=seconds)
 
 
+plot_app = typer.Typer(help="Draw figures of a track's features.", no_args_is_help=True)
+app.add_typer(plot_app, name="plot")
+
+
+@plot_app.command("music-features")
+def plot_music_features(
+    file: Path = typer.Argument(..., help="An audio file (WAV, FLAC, OGG, MP3, AU, AIFF)."),
+    out: Path = typer.Option(..., "--out", "-o", help="The PNG to write."),
+    width: int = typer.Option(1400, "--width", min=200, help="Width of the PNG in pixels."),
+    height: int = typer.Option(800, "--height", min=200, help="Height of the PNG in pixels."),
+) -> None:
+    """Draw Senac et al.'s eight music features of a track over its log-mel spectrogram."""
+    from genrekit import audio
+    from genrekit.explain import figures
+
+    y = audio.load(file, sr=audio.DEFAULT_SR)
+    path = figures.plot_music_features(y, audio.DEFAULT_SR, out, title=file.name, width=width, height=height)
+    typer.echo(f"wrote {path}")
+
+
 def main() -> None:
     """Entry point of the ``genrekit`` script."""
     try:

@@ -11,9 +11,12 @@ from genrekit.features.clips import ClipSpec, clip_frames, n_clips, random_clip
 from genrekit.features.extraction import ExtractionReport, Failure, compute_features, extract, load_features
 from genrekit.features.specs import (PRESETS, FeatureSpec, LogMelSpec, StftSpec, SummarySpec, from_dict, get,
                                      names, register)
+# After specs: registers the "senac2017_music" preset (Senac et al. 2017's music-feature map).
+from genrekit.features import music
+from genrekit.features.music import MusicFeatureMap
 
 __all__ = [
     "PRESETS", "ClipSpec", "ExtractionReport", "Failure", "FeatureCache", "FeatureSpec", "LogMelSpec",
-    "StftSpec", "SummarySpec", "clip_frames", "compute_features", "default_root", "extract", "from_dict",
-    "get", "load_features", "n_clips", "names", "random_clip", "register",
+    "MusicFeatureMap", "StftSpec", "SummarySpec", "clip_frames", "compute_features", "default_root", "extract", "from_dict",
+    "get", "load_features", "music", "n_clips", "names", "random_clip", "register",
 ]
