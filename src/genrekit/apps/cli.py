@@ -182,7 +182,7 @@ def train(
 @app.command()
 def demo(
     out: Path = typer.Option(Path(".demo"), "--out", help="Where the demo writes its data and cache."),
-    n_per_genre: int = typer.Option(8, "--n-per-genre", help="Synthetic tracks per genre."),
+    n_per_genre: int = typer.Option(10, "--n-per-genre", help="Synthetic tracks per genre."),
     seconds: float = typer.Option(30.0, "--seconds", help="Length of each synthetic track."),
 ) -> None:
     """Run the main job on the embedded default: synthetic audio -> features -> summary."""
