@@ -1,0 +1,11 @@
+"""Evaluation: metrics with confidence intervals, the papers' protocols, reproductions, reports.
+
+- :mod:`.metrics` - accuracy, per-genre recall, confusion, mean +- std over runs, bootstrap CIs;
+- :mod:`.protocols` - recipes (``genrekit/recipes/*.yaml``) run under their paper's protocol:
+  :func:`reproduce`;
+- :mod:`.report` - ``report.md`` / ``report.html`` / figures from a reproduction.
+"""
+
+from genrekit.evaluation.metrics import bootstrap_ci, summarize
+from genrekit.evaluation.protocols import load_recipe, papers, reproduce
+from genrekit.evaluation.report import combine, validate_results, write_report

@@ -1,0 +1,36 @@
+"""genrekit.evaluation.metrics: bootstrap intervals on known cases, summaries, recall."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from genrekit.errors import ConfigError
+from genrekit.evaluation import metrics
+
+
+def test_bootstrap_ci_matches_the_binomial_normal_approximation():
+    correct = np.r_[np.ones(700), np.zeros(300)]  # accuracy 0.7 on 1000 tracks
+    low, high = metrics.bootstrap_ci(correct, seed=1)
+    half_width = 1.96 * np.sqrt(0.7 * 0.3 / 1000)  # 0.0284
+    assert low < 0.7 < high
+    assert low == pytest.approx(0.7 - half_width, abs=0.006)
+    assert high == pytest.approx(0.7 + half_width, abs=0.006)
+
+
+def test_bootstrap_ci_degenerate_and_deterministic():
+    assert metrics.bootstrap_ci(np.ones(50)) == (1.0, 1.0)
+    x = np.random.default_rng(0).integers(0, 2, 200)
+    assert metrics.bootstrap_ci(x, seed=3) == metrics.bootstrap_ci(x, seed=3)
+    narrow = metrics.bootstrap_ci(x, level=0.5)
+    wide = metrics.bootstrap_ci(x, level=0.99)
+    assert wide[0] < narrow[0] and narrow[1] < wide[1]
+    with pytest.raises(ConfigError):
+        metrics.bootstrap_ci(np.array([]))
+
+
+def test_summarize_and_recall():
+    s = metrics.summarize([0.8, 0.9])
+    assert s["mean"] == pytest.approx(0.85) and s["std"] == pytest.approx(np.std([0.8, 0.9], ddof=1))
+    assert metrics.summarize([0.5])["std"] == 0.0
+    assert metrics.recall([[3, 1], [0, 0]]) == [0.75, None]

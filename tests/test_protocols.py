@@ -1,0 +1,110 @@
+"""genrekit.evaluation.protocols: recipes load and build; reproductions run, resume, fuse, never leak."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from genrekit import datasets, models
+from genrekit.datasets import splits
+from genrekit.errors import ConfigError
+from genrekit.evaluation import load_recipe, papers, reproduce
+from test_training import TINY, register_tiny
+
+PAPER_SYSTEMS = {"yang2019": {"net1": 0.907, "net2": 0.883}, "zhang2016": {"nnet1": 0.848, "nnet2": 0.874},
+                 "senac2017": {"net_STFT": 0.878, "net_MUSIC": 0.896, "FUSION1": 0.905, "FUSION2": 0.910},
+                 "dong2018": {"cnn": 0.70},
+                 "wang": {"CNN": 0.853, "KNN": 0.687, "decision tree": 0.6273, "random forest": 0.657,
+                          "SVM": 0.6128, "logistic regression": 0.6831}}
+
+
+def test_every_paper_has_a_recipe_that_loads_and_builds():
+    assert set(papers()) == set(PAPER_SYSTEMS)
+    for paper, expected in PAPER_SYSTEMS.items():
+        recipe = load_recipe(paper)
+        assert {s.name: s.paper_accuracy for s in recipe.systems} == expected
+        splits.parse(recipe.split, [datasets.Track(f"{g}.{i:05d}", "/x", g) for g in datasets.GENRES
+                                    for i in range(20)])
+        for system in recipe.systems:
+            if system.kind == "network":
+                assert models.build(system.model) is not None
+            elif system.kind == "classical":
+                from genrekit.models import classical
+
+                classical.build(system.model)
+
+
+RECIPE = f"""
+paper: tiny
+title: "tiny test recipe"
+citation: "none"
+protocol: {{split: "kfold:3", description: "3-fold"}}
+systems:
+  - {{name: a, model: {TINY}, paper_accuracy: 0.9, features: yang2019, clip_frames: 64, clip_hop: 32, epochs: 3}}
+  - {{name: b, model: {TINY}, paper_accuracy: 0.8, features: yang2019, clip_frames: 64, clip_hop: 64, epochs: 2,
+      model_args: {{width: 16}}}}
+  - {{name: knn, model: knn, paper_accuracy: 0.7}}
+  - {{name: fused, fusion: [a, b], rule: fusion1, paper_accuracy: 0.95}}
+quick: {{runs: 2, epochs: 1}}
+"""
+
+
+@pytest.fixture
+def tiny_recipe(tmp_path):
+    register_tiny()
+    path = tmp_path / "tiny.yaml"
+    path.write_text(RECIPE)
+    return path
+
+
+def run(recipe, tmp_path, **kwargs):
+    return reproduce(str(recipe), "synthetic", tmp_path / "synthetic", tmp_path / "out", seed=0,
+                     dataset_options={"n_per_genre": 3, "seconds": 4.0}, cache=str(tmp_path / "cache"),
+                     progress=False, write_report=False, **kwargs)
+
+
+def test_reproduce_runs_every_fold_resumes_and_never_leaks(tiny_recipe, tmp_path):
+    results = run(tiny_recipe, tmp_path)
+    assert [s["name"] for s in results["systems"]] == ["a", "b", "knn", "fused"]
+    for system in results["systems"]:
+        accuracy = system["accuracy"]
+        assert len(accuracy["runs"]) == 3 and accuracy["ci95"][0] <= accuracy["mean"] <= accuracy["ci95"][1]
+        assert np.sum(system["confusion"]) == 30  # k-fold: every track tested exactly once
+    assert json.loads((tmp_path / "out" / "results.json").read_text())["systems"][0]["name"] == "a"
+
+    # No track of a run's test set was in its training set.
+    collection = datasets.synthetic(n_per_genre=3, seconds=4.0, root=tmp_path / "synthetic")
+    folds = splits.parse("kfold:3", list(collection), 0)
+    for run_index, fold in enumerate(folds):
+        with np.load(tmp_path / "out" / "runs" / "a" / f"run-{run_index:02d}" / "predictions.npz") as saved:
+            tested = set(saved["test_ids"].tolist())
+        assert tested == {t.id for t in fold.test}
+        assert not tested & {t.id for t in fold.train}
+
+    # Interrupt: the last run of system b is lost; the reproduction redoes only that run.
+    kept = tmp_path / "out" / "runs" / "a" / "run-00" / "metrics.json"
+    before = kept.stat().st_mtime_ns
+    lost = tmp_path / "out" / "runs" / "b" / "run-02"
+    for name in ("metrics.json", "predictions.npz"):
+        (lost / name).unlink()
+    again = run(tiny_recipe, tmp_path)
+    assert kept.stat().st_mtime_ns == before and (lost / "metrics.json").exists()
+    assert again["systems"][1]["accuracy"]["runs"] == results["systems"][1]["accuracy"]["runs"]
+
+
+def test_quick_budget_is_labelled_and_cut(tiny_recipe, tmp_path):
+    results = run(tiny_recipe, tmp_path, budget="quick")
+    assert results["budget"] == "quick" and any("quick budget" in d for d in results["deviations"])
+    assert len(results["systems"][0]["accuracy"]["runs"]) == 2
+
+
+def test_protocol_override_and_bad_input(tiny_recipe, tmp_path):
+    results = run(tiny_recipe, tmp_path, protocol="holdout:1/1")
+    assert results["protocol"]["split"] == "holdout:1/1" and len(results["systems"][0]["accuracy"]["runs"]) == 1
+    assert any("instead of the paper's" in d for d in results["deviations"])
+    with pytest.raises(ConfigError, match="no recipe"):
+        load_recipe("nobody2020")
+    with pytest.raises(ConfigError, match="budget"):
+        run(tiny_recipe, tmp_path, budget="huge")
