@@ -180,6 +180,42 @@ def train(
 
 
 @app.command()
+def reproduce(
+    paper: str = typer.Argument(..., help="yang2019, zhang2016, senac2017, dong2018, wang (or a recipe .yaml)."),
+    dataset: DatasetName = typer.Option(DatasetName.synthetic, "--dataset", "-d", help="gtzan, folder, synthetic "
+                                        "or coarse-mel."),
+    root: Optional[Path] = _ROOT,
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Reproduction directory "
+                                       "(default: reproductions/PAPER-DATASET[-BUDGET])."),
+    budget: str = typer.Option("full", "--budget", help="full (the paper's runs and epochs) or quick "
+                                                       "(a cut-down check, labelled as such)."),
+    protocol: Optional[str] = typer.Option(None, "--protocol", help="Replace the paper's split, e.g. filtered."),
+    seed: int = _SEED,
+    cache: Optional[Path] = typer.Option(None, "--cache", "-c", help="Feature cache folder."),
+    n_per_genre: int = _N,
+    seconds: float = _SECONDS,
+) -> None:
+    """Reproduce a paper's table under its protocol; writes results.json, report.md and report.html. Resumes."""
+    from genrekit.evaluation import reproduce as run_reproduction
+
+    options = {"n_per_genre": n_per_genre, "seconds": seconds, "seed": seed} if dataset is DatasetName.synthetic else {}
+    name = Path(paper).stem
+    out = out or Path("reproductions") / (f"{name}-{dataset.value}" + ("-quick" if budget == "quick" else ""))
+    results = run_reproduction(paper, dataset.value, root, out, budget=budget, protocol=protocol, seed=seed,
+                               dataset_options=options, cache=str(cache) if cache else None,
+                               command="genrekit " + " ".join(sys.argv[1:]))
+    for system in results["systems"]:
+        accuracy = system["accuracy"]
+        paper_value = system["paper_accuracy"]
+        typer.echo(f"{system['name']:22s} {accuracy['mean']:.1%} +- {accuracy['std']:.1%} "
+                   f"(95 % CI {accuracy['ci95'][0]:.1%}-{accuracy['ci95'][1]:.1%})"
+                   + (f"   paper {paper_value:.1%}" if paper_value is not None else ""))
+    for line in results["deviations"]:
+        typer.echo(f"note: {line}")
+    typer.echo(f"report: {out / 'report.html'}")
+
+
+@app.command()
 def demo(
     out: Path = typer.Option(Path(".demo"), "--out", help="Where the demo writes its data and cache."),
     n_per_genre: int = typer.Option(10, "--n-per-genre", help="Synthetic tracks per genre."),
@@ -209,6 +245,23 @@ def plot_music_features(
     y = audio.load(file, sr=audio.DEFAULT_SR)
     path = figures.plot_music_features(y, audio.DEFAULT_SR, out, title=file.name, width=width, height=height)
     typer.echo(f"wrote {path}")
+
+
+@app.command()
+def report(
+    run_dirs: list[Path] = typer.Argument(..., help="Reproduction directories (each holds the results.json "
+                                                    "of `genrekit reproduce`); several are combined into one report."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Where to write report.md, report.html, figures/ "
+                                       "and figures.json (default: the reproduction directory; needed for several)."),
+) -> None:
+    """Write the report of reproductions: ours beside the papers, recall, confusion matrices, curves."""
+    from genrekit.evaluation import report as reporting
+
+    if len(run_dirs) > 1 and out is None:
+        raise typer.BadParameter("several reproductions are combined into one report: give --out DIR",
+                                 param_hint="--out")
+    paths = reporting.write_report(run_dirs[0], out) if len(run_dirs) == 1 else reporting.combine(run_dirs, out)
+    typer.echo(f"wrote {paths['report.md']} and {paths['report.html']} ({len(paths) - 3} figures)")
 
 
 def main() -> None:

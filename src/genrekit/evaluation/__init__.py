@@ -9,3 +9,6 @@
 from genrekit.evaluation.metrics import bootstrap_ci, summarize
 from genrekit.evaluation.protocols import load_recipe, papers, reproduce
 from genrekit.evaluation.report import combine, validate_results, write_report
+
+__all__ = ["bootstrap_ci", "combine", "load_recipe", "papers", "reproduce", "summarize", "validate_results",
+           "write_report"]
