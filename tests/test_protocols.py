@@ -108,3 +108,13 @@ def test_protocol_override_and_bad_input(tiny_recipe, tmp_path):
         load_recipe("nobody2020")
     with pytest.raises(ConfigError, match="budget"):
         run(tiny_recipe, tmp_path, budget="huge")
+
+
+def test_runs_and_systems_subsets_are_recorded(tiny_recipe, tmp_path):
+    results = run(tiny_recipe, tmp_path, runs=1, systems=["a", "knn"])
+    assert [s["name"] for s in results["systems"]] == ["a", "knn"]
+    assert len(results["systems"][0]["accuracy"]["runs"]) == 1
+    assert any("1 of the protocol's 3 runs" in d for d in results["deviations"])
+    assert any("only the systems a, knn" in d for d in results["deviations"])
+    with pytest.raises(ConfigError, match="no system"):
+        run(tiny_recipe, tmp_path, systems=["zzz"])

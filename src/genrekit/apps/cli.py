@@ -190,6 +190,8 @@ def reproduce(
     budget: str = typer.Option("full", "--budget", help="full (the paper's runs and epochs) or quick "
                                                        "(a cut-down check, labelled as such)."),
     protocol: Optional[str] = typer.Option(None, "--protocol", help="Replace the paper's split, e.g. filtered."),
+    runs: Optional[int] = typer.Option(None, "--runs", help="Run only the first N runs of the protocol."),
+    systems: Optional[str] = typer.Option(None, "--systems", help="Comma-separated systems of the recipe to run."),
     seed: int = _SEED,
     cache: Optional[Path] = typer.Option(None, "--cache", "-c", help="Feature cache folder."),
     n_per_genre: int = _N,
@@ -203,7 +205,8 @@ def reproduce(
     out = out or Path("reproductions") / (f"{name}-{dataset.value}" + ("-quick" if budget == "quick" else ""))
     results = run_reproduction(paper, dataset.value, root, out, budget=budget, protocol=protocol, seed=seed,
                                dataset_options=options, cache=str(cache) if cache else None,
-                               command="genrekit " + " ".join(sys.argv[1:]))
+                               command="genrekit " + " ".join(sys.argv[1:]), runs=runs,
+                               systems=[x.strip() for x in systems.split(",")] if systems else None)
     for system in results["systems"]:
         accuracy = system["accuracy"]
         paper_value = system["paper_accuracy"]

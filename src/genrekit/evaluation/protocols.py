@@ -174,7 +174,8 @@ def _fuse(a: dict, b: dict, rule: str, n_classes: int) -> dict:
 def reproduce(paper: str, dataset: str = "synthetic", root: str | os.PathLike | None = None,
               out: str | os.PathLike = "reproductions", budget: str = "full", protocol: str | None = None,
               seed: int = 0, dataset_options: dict | None = None, cache: str | None = None,
-              progress: bool = True, write_report: bool = True, command: str | None = None) -> dict:
+              progress: bool = True, write_report: bool = True, command: str | None = None,
+              runs: int | None = None, systems: list[str] | None = None) -> dict:
     """Train and evaluate every system of a paper's recipe under its protocol.
 
     Parameters
@@ -194,6 +195,10 @@ def reproduce(paper: str, dataset: str = "synthetic", root: str | os.PathLike | 
     seed : int
     dataset_options : dict, optional
         Loader arguments (synthetic: ``n_per_genre``, ``seconds``).
+    runs : int, optional
+        Run only the first ``runs`` runs (splits / seeds) of the protocol; recorded as a deviation.
+    systems : list of str, optional
+        Run only these systems of the recipe (fusions need their two systems); recorded as a deviation.
 
     Returns
     -------
@@ -217,7 +222,19 @@ def reproduce(paper: str, dataset: str = "synthetic", root: str | os.PathLike | 
         deviations.append(f"protocol {split!r} instead of the paper's {recipe.split!r}")
     collection = load_collection(dataset, root, dataset_options)
     n_splits = len(splits.parse(split, list(collection), seed))
-    runs = recipe.runs or n_splits
+    protocol_runs = recipe.runs or n_splits
+    runs_wanted = runs
+    runs = protocol_runs if runs_wanted is None else max(1, min(int(runs_wanted), protocol_runs))
+    if runs < protocol_runs:
+        deviations.append(f"{runs} of the protocol's {protocol_runs} runs")
+    selected = recipe.systems
+    if systems:
+        unknown = sorted(set(systems) - {s.name for s in recipe.systems})
+        if unknown:
+            raise ConfigError(f"recipe {recipe.paper} has no system {unknown}; systems: "
+                              f"{', '.join(s.name for s in recipe.systems)}")
+        selected = [s for s in recipe.systems if s.name in systems]
+        deviations.append(f"only the systems {', '.join(s.name for s in selected)} were run")
     if budget == "quick":
         runs = min(runs, recipe.quick.get("runs", 2))
         deviations.append(f"quick budget: {runs} run(s) of at most {recipe.quick.get('epochs')} epochs; "
@@ -232,7 +249,7 @@ def reproduce(paper: str, dataset: str = "synthetic", root: str | os.PathLike | 
     n_classes = len(collection.genres)
     predictions: dict[str, list[dict]] = {}
     results_systems = []
-    for system in recipe.systems:
+    for system in selected:
         if system.fusion:
             parts = [predictions.get(name) for name in system.fusion]
             if not all(parts):
