@@ -208,3 +208,12 @@ def test_unknown_options_are_refused():
         TrainConfig(model=TINY, sampling="shuffle").resolved()
     with pytest.raises(ConfigError, match="unknown model"):
         TrainConfig(model="nope").resolved()
+
+
+def test_standardisation_statistics_equal_those_of_all_training_frames():
+    rng = np.random.default_rng(0)
+    arrays = [rng.normal(-40, 10, (5, int(rng.integers(50, 100)))).astype(np.float32) for _ in range(7)]
+    standardize = training._standardizer(TrackData(["t"] * 7, arrays, np.zeros(7, dtype=np.int64)))
+    stacked = np.concatenate(arrays, axis=1)
+    np.testing.assert_allclose(standardize.mean.numpy().ravel(), stacked.mean(axis=1), atol=1e-4)
+    np.testing.assert_allclose(standardize.std.numpy().ravel(), stacked.std(axis=1), rtol=1e-5)
