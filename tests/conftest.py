@@ -60,3 +60,27 @@ def write(path, y: np.ndarray, sr: int = SR, **kwargs) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     sf.write(str(path), y, sr, **kwargs)
     return path
+
+
+@pytest.fixture(scope="session")
+def coarse_run(tmp_path_factory) -> Path:
+    """A small network trained on synthetic audio through the bundled model's ``coarse_mel`` front end
+    (zhang2016_nnet1, 39-column clips): a real run directory for inference, export, tagging and serving
+    tests. About 10 s."""
+    from genrekit.training import TrainConfig, train
+
+    base = tmp_path_factory.mktemp("coarse-run")
+    os.environ.setdefault("GENREKIT_CACHE", str(base / "cache"))
+    config = TrainConfig(model="zhang2016_nnet1", dataset="synthetic", root=str(base / "audio"),
+                         dataset_options={"n_per_genre": 4, "seconds": 8.0, "seed": 0}, features="coarse_mel",
+                         split="holdout:2/1/1", epochs=4, seed=0, cache=str(base / "cache"))
+    train(config, base / "run", progress=False)
+    return base / "run"
+
+
+@pytest.fixture(scope="session")
+def coarse_model(coarse_run):
+    """The :class:`genrekit.inference.Classifier` of :func:`coarse_run`."""
+    from genrekit.inference import load_model
+
+    return load_model(coarse_run)

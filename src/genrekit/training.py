@@ -645,10 +645,21 @@ def load_run(run_dir: str | os.PathLike, which: str = "best") -> tuple[nn.Module
         state = torch.load(run_dir / "checkpoints" / f"{which}.pt", map_location="cpu", weights_only=False)
     except FileNotFoundError as exc:
         raise GenrekitError(f"{run_dir} is not a finished run directory ({exc.filename} is missing)") from None
+    return model_from_state(config, state["model"]), config
+
+
+def model_from_state(config: dict, state: dict[str, torch.Tensor]) -> nn.Module:
+    """Rebuild a network from a run's resolved configuration and its ``state_dict``.
+
+    Returns
+    -------
+    torch.nn.Module
+        In eval mode, on the CPU; input ``[batch, bands, config["clip_frames"]]``.
+    """
     train_config = TrainConfig.from_dict({k: v for k, v in config.items()
                                           if k not in ("clip_frames", "clip_hop", "genres")})
-    n_bands = state["model"]["standardize.mean"].shape[1]
+    n_bands = state["standardize.mean"].shape[1]
     model = build_model(train_config, n_bands, config["clip_frames"], len(config["genres"]), None)
-    model.load_state_dict(state["model"])
+    model.load_state_dict(state)
     model.eval()
-    return model, config
+    return model

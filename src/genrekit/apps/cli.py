@@ -192,6 +192,8 @@ def reproduce(
     protocol: Optional[str] = typer.Option(None, "--protocol", help="Replace the paper's split, e.g. filtered."),
     runs: Optional[int] = typer.Option(None, "--runs", help="Run only the first N runs of the protocol."),
     systems: Optional[str] = typer.Option(None, "--systems", help="Comma-separated systems of the recipe to run."),
+    epochs: Optional[int] = typer.Option(None, "--epochs", help="Train networks for at most N epochs "
+                                                                "(recorded as a deviation)."),
     seed: int = _SEED,
     cache: Optional[Path] = typer.Option(None, "--cache", "-c", help="Feature cache folder."),
     n_per_genre: int = _N,
@@ -206,7 +208,8 @@ def reproduce(
     results = run_reproduction(paper, dataset.value, root, out, budget=budget, protocol=protocol, seed=seed,
                                dataset_options=options, cache=str(cache) if cache else None,
                                command="genrekit " + " ".join(sys.argv[1:]), runs=runs,
-                               systems=[x.strip() for x in systems.split(",")] if systems else None)
+                               systems=[x.strip() for x in systems.split(",")] if systems else None,
+                               epochs=epochs)
     for system in results["systems"]:
         accuracy = system["accuracy"]
         paper_value = system["paper_accuracy"]

@@ -175,7 +175,8 @@ def reproduce(paper: str, dataset: str = "synthetic", root: str | os.PathLike | 
               out: str | os.PathLike = "reproductions", budget: str = "full", protocol: str | None = None,
               seed: int = 0, dataset_options: dict | None = None, cache: str | None = None,
               progress: bool = True, write_report: bool = True, command: str | None = None,
-              runs: int | None = None, systems: list[str] | None = None) -> dict:
+              runs: int | None = None, systems: list[str] | None = None,
+              epochs: int | None = None) -> dict:
     """Train and evaluate every system of a paper's recipe under its protocol.
 
     Parameters
@@ -199,6 +200,8 @@ def reproduce(paper: str, dataset: str = "synthetic", root: str | os.PathLike | 
         Run only the first ``runs`` runs (splits / seeds) of the protocol; recorded as a deviation.
     systems : list of str, optional
         Run only these systems of the recipe (fusions need their two systems); recorded as a deviation.
+    epochs : int, optional
+        Train networks for at most ``epochs`` epochs (fewer than the paper's is recorded as a deviation).
 
     Returns
     -------
@@ -269,9 +272,15 @@ def reproduce(paper: str, dataset: str = "synthetic", root: str | os.PathLike | 
                                  split_index=split_index, seed=run_seed, cache=cache,
                                  **{k: v for k, v in overrides.items() if k in ("clip_frames", "clip_hop")},
                                  **system.options)
-            if budget == "quick" and system.kind == "network":
+            if system.kind == "network":
                 paper_epochs = config.resolved().epochs
-                config.epochs = min(paper_epochs, recipe.quick.get("epochs", paper_epochs))
+                cap = min(recipe.quick.get("epochs", paper_epochs) if budget == "quick" else paper_epochs,
+                          epochs or paper_epochs)
+                if cap < paper_epochs:
+                    config.epochs = cap
+                    note = f"{system.name}: at most {cap} of the paper's {paper_epochs} epochs"
+                    if budget != "quick" and note not in deviations:
+                        deviations.append(note)
             run_dir = out / "runs" / system.name.replace(" ", "_") / f"run-{run:02d}"
             finished = run_dir / "metrics.json"
             if finished.exists():

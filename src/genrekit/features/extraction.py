@@ -186,14 +186,17 @@ def _extract_one(path: str, spec: FeatureSpec, cache_root: str) -> tuple[str, fl
     return "computed", seconds, None
 
 
-def _pool(workers: int) -> ProcessPoolExecutor:
-    # forkserver: workers start from a clean, single-threaded server process that has already
-    # imported this module, so they start fast and are safe even when the parent runs threads
-    # (torch, a progress bar). Elsewhere, spawn.
+def worker_pool(workers: int, preload: Sequence[str] = ()) -> ProcessPoolExecutor:
+    """A process pool for featurising: one BLAS thread per worker.
+
+    forkserver: workers start from a clean, single-threaded server process that has already
+    imported this module (and ``preload``), so they start fast and are safe even when the
+    parent runs threads (torch, a progress bar). Elsewhere, spawn.
+    """
     methods = multiprocessing.get_all_start_methods()
     if "forkserver" in methods:
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload([__name__])
+        context.set_forkserver_preload([__name__, *preload])
     else:
         context = multiprocessing.get_context("spawn")
     return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker)
@@ -205,7 +208,7 @@ def _parallel(todo, spec, cache_root, workers, record, bar, report) -> list[Trac
     pending: dict[Future, Track] = {}
     queue = iter(todo)
     leftover: list[Track] = []
-    with _pool(workers) as pool:
+    with worker_pool(workers) as pool:
         try:
             while True:
                 # Keep a bounded number of tasks in flight, so a million-track

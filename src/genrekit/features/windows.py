@@ -1,0 +1,136 @@
+"""A file of any length as a sequence of fixed-length feature windows, in bounded memory.
+
+The networks here were trained on 30 s GTZAN excerpts, each featurised on its own (for
+the ``coarse_mel`` representation even the dB scale is relative to the excerpt). A
+recording of any length is therefore read in blocks of ``window_seconds`` and each block
+is featurised like one excerpt: an hour-long file never holds more than two blocks of
+audio in memory. The last block, when shorter than half a window, is replaced by the last
+full window of the file (overlapping the one before), so every window is long enough to
+classify.
+
+Used by :mod:`genrekit.inference` (also in worker processes, so this module imports no
+torch).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Iterator
+
+import numpy as np
+
+from genrekit import audio
+from genrekit.errors import FeatureError, GenrekitError
+from genrekit.features.extraction import SILENCE_DB
+from genrekit.features.specs import FeatureSpec, get
+
+__all__ = ["Window", "DEFAULT_WINDOW_SECONDS", "SILENCE_DB", "windows", "file_windows", "read_windows", "reason"]
+
+#: Length of the excerpts the bundled model was trained on (GTZAN: 30 s).
+DEFAULT_WINDOW_SECONDS = 30.0
+
+
+@dataclass
+class Window:
+    """One window of a recording.
+
+    Attributes
+    ----------
+    start : float
+        Seconds from the start of the file.
+    seconds : float
+        Audio seconds in the window.
+    features : np.ndarray [shape=(bands, frames)], float32
+    """
+
+    start: float
+    seconds: float
+    features: np.ndarray
+
+
+def windows(y: np.ndarray, sr: int, spec: FeatureSpec | str,
+            window_seconds: float = DEFAULT_WINDOW_SECONDS) -> Iterator[Window]:
+    """Feature windows of a signal already in memory (``y`` at ``spec.sr``; see :func:`file_windows`)."""
+    spec = get(spec)
+    if sr != spec.sr:
+        y = audio.resample(np.asarray(y, dtype=np.float32), sr, spec.sr)
+    size = int(round(window_seconds * spec.sr))
+    return _cut(iter([y[i:i + size] for i in range(0, max(1, y.shape[0]), size)]), spec, size, "array")
+
+
+def file_windows(path: str | os.PathLike, spec: FeatureSpec | str,
+                 window_seconds: float = DEFAULT_WINDOW_SECONDS) -> Iterator[Window]:
+    """Decode ``path`` block by block and yield its feature windows.
+
+    Raises
+    ------
+    AudioError
+        The file cannot be decoded (raised when the damage is reached).
+    FeatureError
+        The file is silent, or shorter than one clip of ``spec`` (raised at the end).
+    """
+    spec = get(spec)
+    size = int(round(window_seconds * spec.sr))
+    return _cut(audio.stream(path, sr=spec.sr, block_seconds=window_seconds), spec, size, str(path))
+
+
+def read_windows(path: str | os.PathLike, spec: FeatureSpec | str,
+                 window_seconds: float = DEFAULT_WINDOW_SECONDS) -> list[Window] | str:
+    """All windows of a file as a list, or the reason it failed (what a worker process sends back)."""
+    try:
+        return list(file_windows(path, spec, window_seconds))
+    except GenrekitError as exc:
+        return reason(exc, path)
+    except Exception as exc:  # an exotic file must not stop a batch
+        return f"unexpected {type(exc).__name__}: {exc}"
+
+
+def reason(exc: Exception, path: str | os.PathLike) -> str:
+    """An error's message without the leading ``"PATH: "`` (the caller shows the path)."""
+    text, prefix = str(exc), f"{path}: "
+    return text[len(prefix):] if text.startswith(prefix) else text
+
+
+def _blocks_of(blocks: Iterator[np.ndarray], size: int) -> Iterator[np.ndarray]:
+    """Re-cut a stream of blocks of any lengths into blocks of exactly ``size`` (the last shorter)."""
+    pending: list[np.ndarray] = []
+    held = 0
+    for block in blocks:
+        pending.append(block)
+        held += block.shape[0]
+        while held >= size:
+            joined = np.concatenate(pending) if len(pending) > 1 else pending[0]
+            yield joined[:size]
+            rest = joined[size:]
+            pending, held = ([rest] if rest.shape[0] else []), rest.shape[0]
+    if held:
+        yield np.concatenate(pending) if len(pending) > 1 else pending[0]
+
+
+def _cut(blocks: Iterator[np.ndarray], spec: FeatureSpec, size: int, name: str) -> Iterator[Window]:
+    min_samples = int(np.ceil(spec.clip_seconds * spec.sr))
+    loud, start, previous = False, 0, None
+    for block in _blocks_of(blocks, size):
+        loud = loud or not audio.is_silent(block, SILENCE_DB)
+        if block.shape[0] < max(size // 2, min_samples) and previous is not None:
+            # A short tail: classify the last full window of the file instead.
+            joined = np.concatenate([previous, block])[-size:]
+            first = start + block.shape[0] - size
+            yield Window(first / spec.sr, size / spec.sr, spec.compute(joined))
+            start += block.shape[0]
+            previous = None
+            continue
+        if block.shape[0] < min_samples:
+            raise FeatureError(f"{name}: too short: {block.shape[0] / spec.sr:.2f} s of audio, fewer than one "
+                               f"clip of {spec.clip_seconds:.2f} s; use a recording of at least "
+                               f"{spec.clip_seconds:.1f} s")
+        features = spec.compute(block)
+        yield Window(start / spec.sr, block.shape[0] / spec.sr, features)
+        start += block.shape[0]
+        previous = block
+    if start == 0:
+        raise FeatureError(f"{name}: empty: no audio samples; check the file")
+    if not loud:
+        raise FeatureError(f"{name}: silent (peak below {SILENCE_DB:.0f} dBFS): there is nothing to classify; "
+                           "check that the file is the recording you meant")

@@ -1,0 +1,546 @@
+"""Classify music with a trained model: load once, predict many files fast.
+
+A :class:`Classifier` joins three things: the feature spec the model reads (e.g. the
+``coarse_mel`` front end of the bundled model), a scorer that turns feature windows into
+per-clip genre probabilities (a PyTorch network, an ONNX Runtime session, or a classical
+baseline), and the genre names. Files are decoded and featurised in windows of 30 s
+(:mod:`genrekit.features.windows`), in worker processes when there are several, while the
+network scores the clips of many files in large batches. A track's probabilities are the
+mean of its clips' (the sum rule of Yang & Zhang 2019 and Senac et al. 2017, as a
+distribution).
+
+Sources :func:`load_model` accepts: nothing (the bundled model, see ``docs/models.md``), a
+run directory written by ``genrekit train``, a model file written by :func:`save_model`
+(``.pt``), or an ONNX file written by ``genrekit export --onnx``.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import os
+import sys
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+import numpy as np
+import torch
+
+from genrekit import audio, features
+from genrekit.errors import ConfigError, GenrekitError
+from genrekit.features import clips as clipping
+from genrekit.features.extraction import default_workers, worker_pool
+from genrekit.features.windows import DEFAULT_WINDOW_SECONDS, Window, file_windows, read_windows, reason, windows
+
+__all__ = ["Classifier", "Prediction", "Segment", "TorchScorer", "NetworkScorer", "ClassicalScorer",
+           "load_model", "save_model", "bundled_model_path", "expand_paths", "MODEL_FORMAT"]
+
+#: Format tag of model files written by :func:`save_model`.
+MODEL_FORMAT = "genrekit-model/1"
+#: The bundled model, shipped inside the package.
+BUNDLED = "genrekit-coarse-mel-v1.pt"
+
+
+@dataclass
+class Segment:
+    """One stretch of a file's timeline: ``start``/``end`` in seconds, and its genre probabilities."""
+
+    start: float
+    end: float
+    genre: str
+    probabilities: dict[str, float]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"start": round(self.start, 3), "end": round(self.end, 3), "genre": self.genre,
+                "probabilities": {k: round(v, 6) for k, v in self.probabilities.items()}}
+
+
+@dataclass
+class Prediction:
+    """The result for one input: a genre and its probabilities, or an error.
+
+    Attributes
+    ----------
+    path : str or None
+        The file (``None`` for arrays).
+    genre : str or None
+        The most probable genre; ``None`` when ``error`` is set.
+    probabilities : dict
+        Genre -> probability (mean over the file's clips), in the model's genre order.
+    seconds : float
+        Audio seconds classified.
+    timeline : list of Segment, optional
+        Per-segment genres, when asked for.
+    error : str, optional
+        Why the file could not be classified, and what to do.
+    """
+
+    path: str | None
+    genre: str | None = None
+    probabilities: dict[str, float] = field(default_factory=dict)
+    seconds: float = 0.0
+    timeline: list[Segment] | None = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def top(self, k: int = 3) -> list[tuple[str, float]]:
+        """The ``k`` most probable genres with their probabilities, best first."""
+        return sorted(self.probabilities.items(), key=lambda item: -item[1])[:k]
+
+    def to_dict(self) -> dict[str, Any]:
+        if self.error is not None:
+            return {"path": self.path, "error": self.error}
+        out: dict[str, Any] = {"path": self.path, "genre": self.genre,
+                               "probabilities": {k: round(v, 6) for k, v in self.probabilities.items()},
+                               "seconds": round(self.seconds, 3)}
+        if self.timeline is not None:
+            out["timeline"] = [s.to_dict() for s in self.timeline]
+        return out
+
+
+@dataclass
+class _Scored:
+    """A window after scoring: its clips' start and end times (s) and probabilities ``[n_clips, n_genres]``."""
+
+    starts: np.ndarray
+    ends: np.ndarray
+    probabilities: np.ndarray
+    window_end: float
+
+
+# Scorers: feature windows -> per-clip probabilities ------------------------------------------
+class NetworkScorer:
+    """Cuts windows into the model's clips and runs them through ``forward`` in batches.
+
+    Parameters
+    ----------
+    forward : callable
+        ``np.ndarray [shape=(n, bands, frames)], float32 -> np.ndarray [shape=(n, n_genres)]`` logits.
+    frames, hop : int
+        The clip grid (the model's training clip length; a hop equal to ``frames`` scores
+        non-overlapping clips).
+    batch_size : int
+    """
+
+    def __init__(self, forward: Callable[[np.ndarray], np.ndarray], frames: int, hop: int,
+                 batch_size: int = 256):
+        self.forward, self.frames, self.hop, self.batch_size = forward, frames, hop, batch_size
+
+    def clip_starts(self, window: Window) -> np.ndarray:
+        """First frame of each clip the window is cut into (one clip for a window shorter than a clip)."""
+        starts = clipping.clip_starts(window.features.shape[1], self.frames, self.hop)
+        return starts if starts.size else np.zeros(1, dtype=np.int64)
+
+    def __call__(self, windows: Sequence[Window]) -> list[np.ndarray]:
+        """Probabilities ``[n_clips, n_genres]`` of each window's clips."""
+        cut = [clipping.clip_frames(w.features, self.frames, self.hop, "pad") for w in windows]
+        if not cut:
+            return []
+        stacked = np.ascontiguousarray(np.concatenate(cut), dtype=np.float32)
+        logits = np.concatenate([self.forward(stacked[i:i + self.batch_size])
+                                 for i in range(0, stacked.shape[0], self.batch_size)])
+        probabilities = _softmax(logits)
+        return np.split(probabilities, np.cumsum([c.shape[0] for c in cut])[:-1])
+
+
+class TorchScorer(NetworkScorer):
+    """A PyTorch network as a scorer (fp32, CPU, inference mode)."""
+
+    def __init__(self, model: torch.nn.Module, frames: int, hop: int, batch_size: int = 256):
+        self.model = model.eval()
+        super().__init__(self._forward, frames, hop, batch_size)
+
+    @torch.inference_mode()
+    def _forward(self, batch: np.ndarray) -> np.ndarray:
+        return self.model(torch.from_numpy(batch)).float().numpy()
+
+
+class ClassicalScorer:
+    """A classical baseline of Wang (a fitted scikit-learn pipeline) on each window's summary vector."""
+
+    def __init__(self, pipeline, n_genres: int):
+        self.pipeline, self.n_genres = pipeline, n_genres
+
+    def clip_starts(self, window: Window) -> np.ndarray:
+        return np.zeros(1, dtype=np.int64)
+
+    def __call__(self, windows: Sequence[Window]) -> list[np.ndarray]:
+        from genrekit.training import _vectors
+
+        out = []
+        for window in windows:
+            scores = self.pipeline.predict_proba(_vectors(window.features))
+            probabilities = np.zeros((1, self.n_genres), dtype=np.float32)
+            probabilities[0, self.pipeline.classes_] = scores.mean(axis=0)
+            out.append(probabilities)
+        return out
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    e = np.exp(shifted)
+    return (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+# The classifier ------------------------------------------------------------------------------
+class Classifier:
+    """Genre probabilities for files, signals and spectrograms.
+
+    Parameters
+    ----------
+    scorer : NetworkScorer or ClassicalScorer
+    genres : list of str
+        Names of the outputs, in order.
+    spec : FeatureSpec
+        The representation the model reads (computed from audio here).
+    model_id : str
+        Identifies the weights (stored with every tagged track).
+    info : dict, optional
+        Where the model came from (its run configuration, card).
+    window_seconds : float
+        Files are classified in windows of this length (the training excerpts' length).
+    workers : int, optional
+        Processes decoding and featurising files in :meth:`predict` (default: the CPUs).
+    """
+
+    def __init__(self, scorer, genres: Sequence[str], spec: features.FeatureSpec, model_id: str,
+                 info: dict | None = None, window_seconds: float = DEFAULT_WINDOW_SECONDS,
+                 workers: int | None = None):
+        self.scorer = scorer
+        self.genres = list(genres)
+        self.spec = spec
+        self.model_id = model_id
+        self.info = dict(info or {})
+        self.window_seconds = window_seconds
+        self.workers = workers
+
+    def __repr__(self) -> str:
+        return f"Classifier({self.model_id!r}, spec={self.spec.name!r}, genres={len(self.genres)})"
+
+    # Spectrograms and arrays --------------------------------------------------------------
+    def predict_spectrogram(self, db: np.ndarray) -> np.ndarray:
+        """Genre probabilities of one spectrogram in the model's input representation.
+
+        Parameters
+        ----------
+        db : np.ndarray [shape=(bands, T)]
+            For the bundled model: the coarse-mel representation, float32 dB in -80..0,
+            128 bands, T >= one clip (39 columns, about 3 s).
+
+        Returns
+        -------
+        np.ndarray [shape=(len(genres),)], float32, summing to 1
+        """
+        db = np.asarray(db, dtype=np.float32)
+        if db.ndim != 2 or db.shape[0] != self.spec.bands:
+            raise ConfigError(f"expected a spectrogram of shape [{self.spec.bands}, T], got {list(db.shape)}")
+        frames = getattr(self.scorer, "frames", 1)
+        if db.shape[1] < frames:
+            raise ConfigError(f"the spectrogram has {db.shape[1]} columns, fewer than one clip of {frames} "
+                              f"({frames * self.spec.hop_seconds:.1f} s)")
+        if not np.isfinite(db).all():
+            raise ConfigError("the spectrogram holds NaN or infinite values")
+        (probabilities,) = self.scorer([Window(0.0, db.shape[1] * self.spec.hop_seconds, db)])
+        return probabilities.mean(axis=0)
+
+    def predict_array(self, y: np.ndarray, sr: int, timeline: bool = False,
+                      segment_seconds: float = 10.0) -> Prediction:
+        """Classify a signal: ``y`` [shape=(n,)] mono float audio at ``sr`` Hz."""
+        y = np.asarray(y, dtype=np.float32)
+        if y.ndim != 1:
+            raise ConfigError(f"expected mono audio of shape [n], got {list(y.shape)}; average the channels")
+        return self._prediction(None, self._score(list(windows(y, sr, self.spec, self.window_seconds))),
+                                timeline, segment_seconds)
+
+    # Files ---------------------------------------------------------------------------------
+    def predict(self, paths: str | os.PathLike | Iterable[str | os.PathLike], timeline: bool = False,
+                segment_seconds: float = 10.0, progress: bool = False,
+                on_result: Callable[[int, Prediction], None] | None = None) -> list[Prediction]:
+        """Classify files.
+
+        Parameters
+        ----------
+        paths : path or iterable of paths
+            Files, directories (searched recursively for audio files) or glob patterns.
+        timeline : bool
+            Also return per-segment genres (segments of ``segment_seconds``).
+        progress : bool
+            Show a progress bar on standard error.
+        on_result : callable, optional
+            Called as ``on_result(index, prediction)`` as each file finishes (any order).
+
+        Returns
+        -------
+        list of Prediction
+            One per file, in the order of the expanded inputs; a file that cannot be
+            classified has ``error`` set and does not stop the others.
+        """
+        from genrekit.progress import Progress
+
+        files = expand_paths([paths] if isinstance(paths, (str, os.PathLike)) else list(paths))
+        results: list[Prediction | None] = [None] * len(files)
+
+        def done(index: int, prediction: Prediction) -> None:
+            results[index] = prediction
+            if on_result is not None:
+                on_result(index, prediction)
+            bar.advance()
+
+        workers = self.workers if self.workers is not None else default_workers()
+        with Progress(len(files), "classifying", enabled=progress) as bar:
+            if workers <= 1 or len(files) <= 1:
+                for index, path in enumerate(files):
+                    done(index, self._predict_file(path, timeline, segment_seconds))
+            else:
+                self._predict_parallel(files, workers, timeline, segment_seconds, done)
+        return [r for r in results if r is not None]
+
+    def _predict_file(self, path: str, timeline: bool, segment_seconds: float) -> Prediction:
+        """One file in this process, window by window (bounded memory for any length)."""
+        scored: list[_Scored] = []
+        try:
+            for window in file_windows(path, self.spec, self.window_seconds):
+                scored.extend(self._score([window]))
+        except GenrekitError as exc:
+            return Prediction(path, error=reason(exc, path))
+        except Exception as exc:  # an exotic file must not stop a batch
+            return Prediction(path, error=f"unexpected {type(exc).__name__}: {exc}")
+        return self._prediction(path, scored, timeline, segment_seconds)
+
+    def _predict_parallel(self, files: list[str], workers: int, timeline: bool, segment_seconds: float,
+                          done: Callable[[int, Prediction], None]) -> None:
+        """Workers decode and featurise; this process scores the clips of many files per batch."""
+        batch_clips = getattr(self.scorer, "batch_size", 256)
+        pending: dict[Future, int] = {}
+        ready: list[tuple[int, list[Window]]] = []
+        queue = iter(enumerate(files))
+
+        def flush() -> None:
+            scored = iter(self._score([w for _, found in ready for w in found]))
+            for index, found in ready:
+                done(index, self._prediction(files[index], [next(scored) for _ in found], timeline,
+                                             segment_seconds))
+            ready.clear()
+
+        with worker_pool(workers, preload=["genrekit.features.windows"]) as pool:
+            while True:
+                while len(pending) < 4 * workers:
+                    item = next(queue, None)
+                    if item is None:
+                        break
+                    pending[pool.submit(read_windows, item[1], self.spec, self.window_seconds)] = item[0]
+                if not pending:
+                    break
+                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    index = pending.pop(future)
+                    try:
+                        outcome = future.result()
+                    except Exception as exc:  # a worker died (killed, out of memory)
+                        outcome = f"the worker decoding this file failed ({type(exc).__name__}: {exc})"
+                    if isinstance(outcome, str):
+                        done(index, Prediction(files[index], error=outcome))
+                    else:
+                        ready.append((index, outcome))
+                clips = sum(self.scorer.clip_starts(w).shape[0] for _, found in ready for w in found)
+                if clips >= batch_clips or (not pending and ready):
+                    flush()
+            if ready:
+                flush()
+
+    def _score(self, found: list[Window]) -> list[_Scored]:
+        """Score windows (one scorer call for all of them) and time-stamp their clips."""
+        hop = self.spec.hop_seconds
+        frames = getattr(self.scorer, "frames", None)
+        out = []
+        for window, probabilities in zip(found, self.scorer(found)):
+            starts = window.start + self.scorer.clip_starts(window) * hop
+            end = window.start + window.seconds
+            ends = np.minimum(starts + frames * hop, end) if frames else np.full(starts.shape, end)
+            out.append(_Scored(starts, ends, probabilities, end))
+        return out
+
+    def _prediction(self, path: str | None, scored: list[_Scored], timeline: bool,
+                    segment_seconds: float) -> Prediction:
+        mean = np.concatenate([s.probabilities for s in scored]).mean(axis=0)
+        result = Prediction(path, genre=self.genres[int(np.argmax(mean))],
+                            probabilities=dict(zip(self.genres, map(float, mean))),
+                            seconds=float(max(s.window_end for s in scored)))
+        if timeline:
+            result.timeline = self._timeline(scored, segment_seconds)
+        return result
+
+    def _timeline(self, scored: list[_Scored], segment_seconds: float) -> list[Segment]:
+        """Clips grouped into segments of ``segment_seconds`` by their start time."""
+        starts = np.concatenate([s.starts for s in scored])
+        ends = np.concatenate([s.ends for s in scored])
+        probabilities = np.concatenate([s.probabilities for s in scored])
+        group = np.floor(starts / segment_seconds + 1e-9).astype(int)
+        segments = []
+        for g in np.unique(group):
+            chosen = group == g
+            mean = probabilities[chosen].mean(axis=0)
+            segments.append(Segment(float(starts[chosen].min()), float(ends[chosen].max()),
+                                    self.genres[int(np.argmax(mean))], dict(zip(self.genres, map(float, mean)))))
+        return segments
+
+    def save(self, path: str | os.PathLike, card: dict | None = None) -> Path:
+        """Write this classifier's network as a model file (see :func:`save_model`)."""
+        if not isinstance(self.scorer, TorchScorer):
+            raise ConfigError("only a PyTorch network can be saved as a model file; "
+                              "export an ONNX model from its run directory instead")
+        return _write_model(path, self.info.get("config", {}), self.scorer.model.state_dict(), self.spec,
+                            {**self.info.get("card", {}), **(card or {})})
+
+
+def expand_paths(inputs: Iterable[str | os.PathLike]) -> list[str]:
+    """Files from files, directories (recursive, audio extensions only) and glob patterns, in order.
+
+    A directory or pattern that matches nothing, and a path that does not exist, are kept
+    as they are, so the caller reports them by name.
+    """
+    from genrekit.datasets.genre_folders import audio_files
+
+    out: list[str] = []
+    for item in inputs:
+        text = str(item)
+        if os.path.isdir(text):
+            out.extend(str(p) for p in audio_files(text))
+        elif not os.path.exists(text) and glob.has_magic(text):
+            matched = sorted(glob.glob(text, recursive=True))
+            out.extend(m for m in matched if os.path.isfile(m)) if matched else out.append(text)
+        else:
+            out.append(text)
+    return list(dict.fromkeys(out))
+
+
+# Loading and saving -------------------------------------------------------------------------
+def bundled_model_path() -> Path:
+    """Where the bundled model lives inside the installed package."""
+    return Path(__file__).parent / "pretrained" / BUNDLED
+
+
+def _file_id(path: Path, name: str | None = None) -> str:
+    """``NAME@SHA`` : the first 12 hex digits of the weights file's SHA-256."""
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+    return f"{name or path.stem}@{digest}"
+
+
+def _write_model(path, config: dict, state: dict, spec: features.FeatureSpec, card: dict) -> Path:
+    from genrekit.files import atomic_write
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {"format": MODEL_FORMAT, "config": config, "spec": spec.to_dict(),
+               "state": {k: v.detach().cpu().contiguous() for k, v in state.items()}, "card": card}
+    atomic_write(path, lambda stream: torch.save(payload, stream))
+    return path
+
+
+def save_model(run_dir: str | os.PathLike, path: str | os.PathLike, card: dict | None = None) -> Path:
+    """Pack a finished network run (config + best weights + feature spec) into one model file.
+
+    The file holds only tensors and plain data (loadable with ``weights_only=True``).
+    """
+    from genrekit.training import load_run
+
+    model, config = load_run(run_dir)
+    spec = _run_spec(config)
+    return _write_model(path, config, model.state_dict(), spec, card or {})
+
+
+def _run_spec(config: dict) -> features.FeatureSpec:
+    from genrekit.data import feature_spec
+
+    return feature_spec(config["features"], config["clip_frames"], config["clip_hop"])
+
+
+def load_model(source: str | os.PathLike | None = None, backend: str = "torch", clip_hop: int | None = None,
+               workers: int | None = None, batch_size: int = 256) -> Classifier:
+    """Load a classifier.
+
+    Parameters
+    ----------
+    source : path, optional
+        ``None``: the bundled model. A run directory of ``genrekit train``, a model file
+        (``.pt``, :func:`save_model`) or an ONNX file (``.onnx``, ``genrekit export --onnx``).
+    backend : {"torch", "onnx"}
+        Run a network with PyTorch or ONNX Runtime (an ``.onnx`` source always uses ONNX Runtime).
+    clip_hop : int, optional
+        Hop between scored clips; default: the model's training hop.
+    workers : int, optional
+        Decoding processes for :meth:`Classifier.predict`.
+
+    Raises
+    ------
+    GenrekitError
+        The source does not exist or is not a model.
+    """
+    path = bundled_model_path() if source is None else Path(source)
+    if not path.exists():
+        if source is None:
+            raise GenrekitError(f"the bundled model is missing from this installation ({path}); "
+                                "reinstall genrekit, or pass a run directory or model file")
+        raise GenrekitError(f"{path}: no such model file or run directory")
+    if path.suffix == ".onnx":
+        from genrekit.export import load_onnx
+
+        return load_onnx(path, clip_hop=clip_hop, workers=workers, batch_size=batch_size)
+    if path.is_dir():
+        config = _load_run_config(path)
+        weights = path / "model.pkl" if (path / "model.pkl").exists() else path / "checkpoints" / "best.pt"
+        model_id = _file_id(weights, f"{path.resolve().name}") if weights.exists() else f"{path.name}@?"
+        if (path / "model.pkl").exists():
+            import pickle
+
+            with open(path / "model.pkl", "rb") as stream:
+                pipeline = pickle.load(stream)
+            spec = _run_spec(config)
+            return Classifier(ClassicalScorer(pipeline, len(config["genres"])), config["genres"], spec,
+                              model_id, {"config": config, "source": str(path)}, workers=workers)
+        from genrekit.training import load_run
+
+        model, config = load_run(path)
+        spec, card = _run_spec(config), {}
+    else:
+        try:
+            payload = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as exc:
+            raise GenrekitError(f"{path}: not a genrekit model file ({type(exc).__name__}: {exc})") from None
+        if not isinstance(payload, dict) or payload.get("format") != MODEL_FORMAT:
+            raise GenrekitError(f"{path}: not a genrekit model file (no {MODEL_FORMAT!r} format tag)")
+        from genrekit.training import model_from_state
+
+        config, card = payload["config"], payload.get("card", {})
+        model = model_from_state(config, payload["state"])
+        spec = features.from_dict(payload["spec"])
+        model_id = _file_id(path)
+    info = {"config": config, "card": card, "source": str(path)}
+    hop = clip_hop or config["clip_hop"]
+    if backend == "onnx":
+        from genrekit.export import onnx_scorer
+
+        scorer = onnx_scorer(model, config["clip_frames"], hop, batch_size)
+    elif backend == "torch":
+        scorer = TorchScorer(model, config["clip_frames"], hop, batch_size)
+    else:
+        raise ConfigError(f"backend must be 'torch' or 'onnx', got {backend!r}")
+    return Classifier(scorer, config["genres"], spec, model_id, info, workers=workers)
+
+
+def _load_run_config(path: Path) -> dict:
+    import yaml
+
+    try:
+        return yaml.safe_load((path / "config.yaml").read_text())
+    except FileNotFoundError:
+        raise GenrekitError(f"{path} is not a run directory (no config.yaml)") from None
+
+
+if __name__ == "__main__":  # pragma: no cover
+    print(load_model(sys.argv[1] if len(sys.argv) > 1 else None))
