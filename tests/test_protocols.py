@@ -118,3 +118,10 @@ def test_runs_and_systems_subsets_are_recorded(tiny_recipe, tmp_path):
     assert any("only the systems a, knn" in d for d in results["deviations"])
     with pytest.raises(ConfigError, match="no system"):
         run(tiny_recipe, tmp_path, systems=["zzz"])
+
+
+def test_epoch_cap_is_applied_and_recorded(tiny_recipe, tmp_path):
+    results = run(tiny_recipe, tmp_path, runs=1, systems=["a"], epochs=1)
+    assert any("at most 1 of the paper's" in d for d in results["deviations"])
+    with open(tmp_path / "out" / "runs" / "a" / "run-00" / "curves.csv") as stream:
+        assert len(stream.read().strip().splitlines()) == 2  # header + one epoch

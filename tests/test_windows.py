@@ -1,0 +1,65 @@
+"""Feature windows of files of any length (genrekit.features.windows)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from conftest import SR, noise, tone, write
+from genrekit import audio
+from genrekit.errors import FeatureError
+from genrekit.features import get
+from genrekit.features.windows import file_windows, read_windows, reason, windows
+
+SPEC = get("coarse_mel")
+
+
+def test_windows_cover_the_file_and_equal_featurising_each_block(tmp_path):
+    y = noise(70.0, seed=1)
+    path = write(tmp_path / "long.wav", y)
+    y = audio.load(path)  # as decoded (16-bit)
+    found = list(file_windows(path, SPEC, window_seconds=30.0))
+    # 70 s = 30 + 30 + a 10 s tail; the tail is shorter than half a window, so the last full
+    # 30 s of the file (40-70 s) is classified instead.
+    assert [round(w.start, 3) for w in found] == [0.0, 30.0, 40.0]
+    assert all(round(w.seconds, 3) == 30.0 for w in found)
+    np.testing.assert_array_equal(found[0].features, SPEC.compute(y[:30 * SR]))
+    np.testing.assert_allclose(found[2].features, SPEC.compute(y[40 * SR:]), atol=0.32)  # one 8-bit step
+    assert found[0].features.shape == (128, 387)
+
+
+def test_a_long_tail_is_its_own_window_and_arrays_match_files(tmp_path):
+    y = noise(50.0, seed=2)
+    from_array = list(windows(y, SR, SPEC, window_seconds=30.0))
+    assert [round(w.start, 3) for w in from_array] == [0.0, 30.0]
+    assert round(from_array[1].seconds, 3) == 20.0
+    from_file = list(file_windows(write(tmp_path / "f.wav", y), SPEC, window_seconds=30.0))
+    assert len(from_file) == 2
+    np.testing.assert_allclose(from_file[1].features, from_array[1].features, atol=0.32)
+
+
+def test_resampled_input():
+    y = tone(440.0, seconds=5.0, sr=44100)
+    (window,) = windows(y, 44100, SPEC)
+    assert window.features.shape[0] == 128 and round(window.seconds, 2) == 5.0
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda p: write(p, np.zeros(5 * SR, np.float32)), "silent"),
+    (lambda p: write(p, noise(1.0)), "too short"),
+    (lambda p: (p.write_bytes(b"not audio at all" * 100), p)[1], "not"),
+    (lambda p: (p.write_bytes(b""), p)[1], "empty"),
+])
+def test_bad_files_are_named_with_a_reason(tmp_path, make, message):
+    path = tmp_path / "bad.wav"
+    make(path)
+    with pytest.raises(Exception) as caught:
+        list(file_windows(path, SPEC))
+    assert str(path) in str(caught.value) and message in str(caught.value).lower()
+    outcome = read_windows(path, SPEC)
+    assert isinstance(outcome, str) and message in outcome.lower() and str(path) not in outcome
+
+
+def test_reason_strips_only_the_leading_path():
+    assert reason(FeatureError("/a/b.wav: silent"), "/a/b.wav") == "silent"
+    assert reason(FeatureError("something else"), "/a/b.wav") == "something else"
