@@ -1,0 +1,62 @@
+"""``genrekit tag``: a SQLite catalogue of a music library's genres, and on request the files' own tags.
+
+    genrekit tag ~/Music --db music.sqlite                # classify; run again later: only what changed
+    genrekit tag ~/Music --db music.sqlite --write-tags   # also write the genre into the files' tags
+    genrekit tag --report --db music.sqlite               # genre counts, models, failures with reasons
+
+A thin call into :func:`genrekit.tagger.tag_library` and :func:`genrekit.tagger.report`.
+Exits 1 when the library has audio files but none of them could be classified, else 0.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+__all__ = ["tag"]
+
+
+def tag(
+    library: Optional[Path] = typer.Argument(None, metavar="LIBRARY_DIR",
+                                             help="The music folder, searched recursively for audio files."),
+    db: Path = typer.Option(..., "--db", help="The catalogue's SQLite file (created if missing)."),
+    model: Optional[str] = typer.Option(None, "--model", "-m", help="A run directory, model file (.pt) or ONNX "
+                                        "file (default: the bundled model)."),
+    write_tags: bool = typer.Option(False, "--write-tags", help="Also write the genre into the files' own tags "
+                                    "(GENRE / ID3 TCON), through a checked copy and an atomic rename."),
+    retry_failed: bool = typer.Option(False, "--retry-failed", help="Classify again files that failed before."),
+    show_report: bool = typer.Option(False, "--report", help="Summarise the catalogue: genre counts, models, "
+                                     "failures (after tagging, when LIBRARY_DIR is given)."),
+    workers: Optional[int] = typer.Option(None, "--workers", "-j", min=1, help="Decoding processes "
+                                          "(default: one per CPU)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the results as JSON on stdout."),
+) -> None:
+    """Tag a music library into a SQLite catalogue; resumes, and re-tags only what changed."""
+    from genrekit import tagger
+
+    if library is None and not show_report:
+        raise typer.BadParameter("give LIBRARY_DIR to tag a library, or --report to summarise the catalogue",
+                                 param_hint="LIBRARY_DIR")
+    out: dict = {}
+    summary = None
+    if library is not None:
+        from genrekit.inference import load_model
+
+        classifier = load_model(model, workers=workers)
+        summary = tagger.tag_library(library, db, classifier, write_tags=write_tags, progress=True,
+                                     retry_failed=retry_failed)
+        out["tag"] = summary.to_dict()
+        if not as_json:
+            typer.echo(summary.summary())
+    if show_report:
+        catalogue = tagger.report(db)
+        out["report"] = catalogue.to_dict()
+        if not as_json:
+            typer.echo(catalogue.summary())
+    if as_json:
+        typer.echo(json.dumps(out, indent=2))
+    if summary is not None and summary.nothing_classified:
+        raise typer.Exit(1)
