@@ -10,7 +10,21 @@ TORCH  := torch==2.13.0
 
 .PHONY: setup demo test test-all bench clean
 
-setup: $(STAMP)
+setup: $(STAMP) $(VENV)/.browser-stamp
+
+# tests/test_web_page.py drives a headless Chromium and is skipped without one. Best effort, once:
+# install Debian's chromium when it is missing and apt-get runs as root; never fails the setup.
+$(VENV)/.browser-stamp: | $(PY)
+	@if [ -n "$$GENREKIT_CHROMIUM" ] || [ -x /usr/bin/chromium ] || command -v chromium >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing Debian's chromium for the web page test (apt-get)"; \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } >/dev/null 2>&1 \
+	    || echo "note: could not install chromium; tests/test_web_page.py will be skipped"; \
+	else \
+	  echo "note: no chromium found and no apt-get as root; tests/test_web_page.py will be skipped" \
+	       "(install chromium or set GENREKIT_CHROMIUM)"; \
+	fi
+	@touch $@
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)

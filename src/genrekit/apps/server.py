@@ -1,0 +1,119 @@
+"""The genrekit web service: a FastAPI app around one loaded :class:`~genrekit.inference.Classifier`.
+
+Endpoints
+---------
+``GET /health``
+    ``{"status": "ok", "model_id", "genres", "spec", "max_bytes", "version"}``.
+``POST /predict``
+    A ``multipart/form-data`` upload with the audio in the field ``file``; answers the
+    genre, its probabilities and a timeline (``Prediction.to_dict()``, the path replaced by
+    the client's ``filename``). Refusals (:mod:`genrekit.apps.uploads`) answer
+    ``{"detail": message}`` with 413 (too large), 415 (not audio in a supported format) or
+    422 (no file, empty, damaged, silent, too short).
+``GET /``
+    One self-contained page (:mod:`genrekit.apps.page`): drop a file, see the bar chart of
+    genre probabilities and the timeline.
+``GET /openapi.json``, ``GET /docs``
+    The OpenAPI schema is served by the app itself. The Swagger UI at ``/docs`` is FastAPI's:
+    its script and style sheet come from a CDN (jsDelivr), so it shows only where the
+    *browser* reaches the internet; ``/openapi.json`` works everywhere.
+
+The model runs in a small thread pool of its own, so the event loop keeps serving
+(``/health``, the page, other uploads) while a file is classified. Create the app with
+:func:`create_app`; ``genrekit serve`` (:mod:`genrekit.apps.serve_cmd`) runs it with uvicorn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse
+
+import genrekit
+from genrekit.apps import page, uploads
+from genrekit.apps.uploads import FIELD, UploadError
+
+__all__ = ["create_app", "DEFAULT_MAX_BYTES"]
+
+#: The default upload limit: 50 MB holds about 9 minutes of CD-quality WAV.
+DEFAULT_MAX_BYTES = 50_000_000
+
+_REFUSALS = {
+    413: {"description": "The upload is larger than the server's limit."},
+    415: {"description": "The file is not audio in a supported format (WAV, FLAC, OGG/Vorbis, MP3, AU, AIFF)."},
+    422: {"description": "No file in the field `file`, or the audio is empty, damaged, silent or too short."},
+}
+# /predict reads its body itself (to cap its size while streaming), so the schema is declared here.
+_UPLOAD_BODY = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object", "required": [FIELD],
+    "properties": {FIELD: {"type": "string", "format": "binary", "description": "The audio file."}}}}}}}
+
+
+def create_app(classifier, max_bytes: int = DEFAULT_MAX_BYTES, threads: int = 2) -> FastAPI:
+    """The web service around a loaded classifier.
+
+    Parameters
+    ----------
+    classifier : genrekit.inference.Classifier
+        Loaded once by the caller; shared by all requests.
+    max_bytes : int
+        The largest upload accepted (larger ones get 413).
+    threads : int
+        Files classified at the same time (each also uses PyTorch's own threads).
+
+    Returns
+    -------
+    fastapi.FastAPI
+    """
+    executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="genrekit-predict")
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        yield
+        executor.shutdown(wait=False, cancel_futures=True)
+
+    app = FastAPI(title="genrekit", version=genrekit.__version__, lifespan=lifespan, redoc_url=None,
+                  description=f"Music genre classification with the model `{classifier.model_id}`. "
+                              f"Upload an audio file to `POST /predict` in the multipart field `{FIELD}`.")
+
+    @app.exception_handler(UploadError)
+    async def refused(_request: Request, exc: UploadError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=exc.status)
+
+    @app.get("/health", summary="Whether the service is up, and which model it runs")
+    async def health() -> dict[str, Any]:
+        return {"status": "ok", "model_id": classifier.model_id, "genres": list(classifier.genres),
+                "spec": classifier.spec.to_dict(), "max_bytes": max_bytes, "version": genrekit.__version__}
+
+    @app.post("/predict", summary="Classify an uploaded audio file", responses=_REFUSALS,
+              openapi_extra=_UPLOAD_BODY)
+    async def predict(request: Request, segment_seconds: float = Query(
+            10.0, gt=0.5, le=3600, description="Length of the timeline's segments in seconds.")) -> dict[str, Any]:
+        """The genre of the file in the field ``file``, its probabilities and a timeline of segments."""
+        with tempfile.TemporaryDirectory(prefix="genrekit-upload-") as directory:
+            upload = await uploads.receive(request, Path(directory), max_bytes)
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(executor, _classify, classifier, upload, segment_seconds)
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    async def index() -> str:
+        return page.render(classifier.model_id, max_bytes)
+
+    return app
+
+
+def _classify(classifier, upload: uploads.Upload, segment_seconds: float) -> dict[str, Any]:
+    """Type-check and classify one received file (runs in the model's thread pool)."""
+    uploads.check_audio(upload)
+    (prediction,) = classifier.predict([str(upload.path)], timeline=True, segment_seconds=segment_seconds)
+    if prediction.error is not None:
+        raise UploadError(422, f"{upload.filename!r}: {prediction.error}")
+    result = prediction.to_dict()
+    del result["path"]
+    return {"filename": upload.filename, "model_id": classifier.model_id, **result}
