@@ -34,3 +34,17 @@ def test_cache_home(tmp_path, monkeypatch):
     assert cache_home() == tmp_path
     monkeypatch.delenv("GENREKIT_CACHE")
     assert cache_home().parts[-2:] == (".cache", "genrekit")
+
+
+def test_atomic_write_gives_ordinary_permissions(tmp_path):
+    import os
+    import stat
+
+    from genrekit.files import atomic_write_text
+
+    mask = os.umask(0o022)
+    try:
+        path = atomic_write_text(tmp_path / "f.txt", "x")
+    finally:
+        os.umask(mask)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
