@@ -7,13 +7,26 @@ from genrekit.apps import demo
 
 def test_demo_runs_end_to_end_and_reports_what_it_did(tmp_path):
     lines = []
-    result = demo.run(tmp_path, n_per_genre=5, seconds=4.0, epochs=2, echo=lines.append)
+    result = demo.run(tmp_path, n_per_genre=5, seconds=4.0, epochs=2, echo=lines.append, samples=None)
     assert result["tracks"] == 50 and result["computed"] == 50 and result["failed"] == 0
     assert result["cached_again"] == 50
     assert 0.0 <= result["test_accuracy"] <= 1.0
     text = "\n".join(lines)
     assert "confusion matrix" in text and "test accuracy on 10 held-out synthetic tracks" in text
     assert (tmp_path / "run" / "metrics.json").exists()
+    # Without real excerpts, the bundled model classifies the generated test tracks.
+    assert "generated test tracks instead" in text and result["classified"] == 10
+    assert "with the bundled model genrekit-coarse-mel-v1@" in text
+
+
+def test_the_demo_ends_by_classifying_the_real_excerpts(samples_dir):
+    lines = []
+    predictions = demo.classify_samples(sorted(str(p) for p in samples_dir.glob("*.wav")), lines.append)
+    assert len(predictions) == 10 and all(p.ok for p in predictions)
+    table = "\n".join(lines)
+    assert all(p.path in table and p.genre in table for p in predictions)
+    agree = sum(p.genre == p.path.split("/")[-1].split(".")[0] for p in predictions)
+    assert f"{agree} of 10 agree" in table and "rock.00000 (training)" in table
 
 
 def test_confusion_table_is_aligned():

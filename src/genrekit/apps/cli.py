@@ -143,6 +143,10 @@ def train(
     batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Batch size (default: the paper's)."),
     lr: Optional[float] = typer.Option(None, "--lr", help="Learning rate (default: the paper's optimiser's)."),
     patience: Optional[int] = typer.Option(None, "--patience", help="Early-stopping patience; 0 disables it."),
+    sampling: Optional[str] = typer.Option(None, "--sampling", help="fixed (every clip of the grid each epoch) or "
+                                                                   "random_crop (one random clip per track per epoch)."),
+    aggregation: Optional[str] = typer.Option(None, "--aggregation", help="Clips to track: sum, mean or vote "
+                                                                         "(default: the paper's)."),
     normalize: str = typer.Option("band", "--normalize", help="band (standardise per band) or none."),
     seed: int = _SEED,
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
@@ -167,7 +171,8 @@ def train(
     config = TrainConfig(model=model, dataset=dataset.value, root=str(root) if root else None,
                          dataset_options=options, split=split, split_index=split_index, features=features,
                          clip_frames=clip_frames, clip_hop=clip_hop, optimizer=optimizer, batch_size=batch_size,
-                         epochs=epochs, patience=patience, normalize=normalize, seed=seed, device=device, precision=precision,
+                         epochs=epochs, patience=patience, sampling=sampling, aggregation=aggregation,
+                         normalize=normalize, seed=seed, device=device, precision=precision,
                          cache=str(cache) if cache else None)
     out = out or Path("runs") / f"{model}-{dataset.value}-seed{seed}"
     metrics = run_training(config, out, resume=resume)
@@ -235,6 +240,23 @@ def demo(
 
 plot_app = typer.Typer(help="Draw figures of a track's features.", no_args_is_help=True)
 app.add_typer(plot_app, name="plot")
+
+from genrekit.apps.explain_cmd import explain_app  # noqa: E402  (genrekit explain strf|lda|feature-maps|spectrogram)
+
+app.add_typer(explain_app, name="explain")
+
+from genrekit.apps import predict_cmd  # noqa: E402  (genrekit predict, genrekit export)
+
+app.command("predict")(predict_cmd.predict)
+app.command("export")(predict_cmd.export)
+
+from genrekit.apps.serve_cmd import serve  # noqa: E402  (genrekit serve: the web service and its page)
+
+app.command("serve")(serve)
+
+from genrekit.apps.tag_cmd import tag  # noqa: E402  (genrekit tag LIBRARY_DIR --db FILE, genrekit tag --report)
+
+app.command("tag")(tag)
 
 
 @plot_app.command("music-features")

@@ -1,0 +1,147 @@
+"""Classification speed: ``Classifier.predict`` over a folder against a naive per-file loop.
+
+Generates N tracks of 30 s (noise and tones with a beat, 16-bit WAV at 22050 Hz; written
+once into ``--data`` and reused), loads the model once, then measures in one run:
+
+- ``Classifier.predict(folder)``: worker processes decode and featurise, this process
+  scores the clips of many files per batch (pool start-up included);
+- the naive loop a script would write: for each file ``genrekit.audio.load``,
+  ``spec.compute``, ``spec.clips``, the PyTorch network on that file's clips, one file
+  after another, no workers.
+
+Prints one JSON object with songs per second, times real time, the machine's load average
+(the 1-minute figure before and after each measurement: other jobs share these CPUs) and
+the targets of issue 7 (>= 60 songs/s, 1800x real time, >= 3x the naive loop).
+
+    python benchmarks/predict.py [--model SOURCE] [--backend torch|onnx] [--tracks 300] [--data DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+SR = 22050
+
+
+def generate(folder: Path, tracks: int, seconds: float) -> list[Path]:
+    """``tracks`` WAV files of ``seconds`` (kept when already there): noise, a chord, a beat."""
+    import soundfile as sf
+
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = [folder / f"track{i:04d}.wav" for i in range(tracks)]
+    n = int(round(seconds * SR))
+    t = np.arange(n) / SR
+    for i, path in enumerate(paths):
+        if path.exists() and sf.info(str(path)).frames == n:
+            continue
+        rng = np.random.default_rng(i)
+        y = rng.uniform(0.02, 0.2) * rng.standard_normal(n)
+        for freq in rng.uniform(80, 2000, size=rng.integers(2, 6)):
+            y += rng.uniform(0.05, 0.3) * np.sin(2 * np.pi * freq * t)
+        y *= 0.6 + 0.4 * np.sign(np.sin(2 * np.pi * rng.uniform(1, 3) * t))  # a beat
+        y = (0.9 * y / np.abs(y).max()).astype(np.float32)
+        sf.write(str(path), y, SR, subtype="PCM_16")
+    return paths
+
+
+def naive_loop(paths: list[Path], classifier, model) -> float:
+    """Seconds for decode + features + network, file by file, with a torch network."""
+    import torch
+
+    from genrekit import audio
+
+    spec = classifier.spec
+    start = time.perf_counter()
+    with torch.inference_mode():
+        for path in paths:
+            y = audio.load(path, sr=spec.sr)
+            clips = spec.clips(spec.compute(y))
+            probabilities = torch.softmax(model(torch.from_numpy(np.ascontiguousarray(clips))), dim=1).mean(0)
+            assert probabilities.shape[0] == len(classifier.genres)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default=None, help="model source (default: the bundled model)")
+    parser.add_argument("--backend", default="torch", choices=["torch", "onnx"])
+    parser.add_argument("--tracks", type=int, default=300)
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--workers", type=int, default=None, help="decoding processes (default: one per CPU)")
+    parser.add_argument("--clip-hop", type=int, default=None, help="hop between scored clips (default: the model's)")
+    parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--data", type=Path, default=Path("/tmp/genrekit-bench-predict"),
+                        help="where the generated tracks live (reused between runs)")
+    parser.add_argument("--skip-naive", action="store_true", help="time Classifier.predict only")
+    args = parser.parse_args()
+
+    import torch
+
+    from genrekit.features.extraction import default_workers
+    from genrekit.inference import load_model
+
+    t0 = time.perf_counter()
+    paths = generate(args.data / f"{args.tracks}x{args.seconds:g}s", args.tracks, args.seconds)
+    generation_s = time.perf_counter() - t0
+    for path in paths:  # every path starts from the page cache alike
+        path.read_bytes()
+    audio_seconds = args.tracks * args.seconds
+
+    t0 = time.perf_counter()
+    classifier = load_model(args.model, backend=args.backend, clip_hop=args.clip_hop, workers=args.workers,
+                            batch_size=args.batch_size)
+    load_s = time.perf_counter() - t0
+
+    def measured(seconds: float, load_before: float) -> dict:
+        return {"seconds": round(seconds, 3), "songs_per_s": round(len(paths) / seconds, 1),
+                "x_realtime": round(audio_seconds / seconds, 1),
+                "load_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)]}
+
+    load_before = os.getloadavg()[0]
+    t0 = time.perf_counter()
+    predictions = classifier.predict([str(p) for p in paths])
+    predict_s = time.perf_counter() - t0
+    failed = [p for p in predictions if not p.ok]
+    assert not failed, failed[:3]
+    results = {"classifier_predict": {**measured(predict_s, load_before),
+                                      "workers": args.workers or default_workers(), "backend": args.backend,
+                                      "clip_hop": classifier.scorer.hop, "batch_size": args.batch_size}}
+    if not args.skip_naive:
+        model = load_model(args.model).scorer.model
+        load_before = os.getloadavg()[0]
+        naive_s = naive_loop(paths, classifier, model)
+        results["naive_loop"] = {**measured(naive_s, load_before), "clip_hop": classifier.spec.clip.hop,
+                                 "what": "audio.load + spec.compute + spec.clips + torch network, per file"}
+    output = {
+        "benchmark": "predict",
+        "machine": {"cpus": default_workers(), "platform": platform.platform(), "python": platform.python_version(),
+                    "torch": torch.__version__, "torch_threads": torch.get_num_threads()},
+        "model": classifier.model_id,
+        "spec": classifier.spec.name,
+        "clip_frames": classifier.scorer.frames,
+        "tracks": len(paths),
+        "seconds_per_track": args.seconds,
+        "generation_seconds": round(generation_s, 1),
+        "model_load_seconds": round(load_s, 2),
+        **results,
+    }
+    songs = results["classifier_predict"]["songs_per_s"]
+    output["targets"] = {"songs_per_s": {"target": 60, "measured": songs, "met": songs >= 60},
+                         "x_realtime": {"target": 1800, "measured": results["classifier_predict"]["x_realtime"],
+                                        "met": songs * args.seconds >= 1800}}
+    if "naive_loop" in results:
+        speedup = round(results["naive_loop"]["seconds"] / predict_s, 2)
+        output["targets"]["vs_naive_loop"] = {"target": 3.0, "measured": speedup, "met": speedup >= 3.0}
+    print(json.dumps(output, indent=2))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

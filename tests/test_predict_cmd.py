@@ -1,0 +1,112 @@
+"""``genrekit predict`` and ``genrekit export``: output formats, bad files, exit codes, exported models."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from conftest import noise, tone, write
+from genrekit.apps.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cli-library")
+    for i, freq in enumerate((220.0, 440.0)):
+        write(root / f"song{i}.wav", 0.3 * tone(freq, 5.0) + noise(5.0, seed=i))
+    (root / "broken.wav").write_bytes(b"RIFF but nothing after")
+    return root
+
+
+def predict(*args):
+    return runner.invoke(app, ["predict", *map(str, args)])
+
+
+def test_help():
+    for command in ("predict", "export"):
+        result = runner.invoke(app, [command, "--help"])
+        assert result.exit_code == 0 and "Usage" in result.output
+
+
+def test_json_lists_each_file_with_genre_and_probabilities_or_error(coarse_run, coarse_model, library):
+    result = predict(library, "--model", coarse_run, "--format", "json", "--workers", "1")
+    assert result.exit_code == 0, result.output
+    items = json.loads(result.stdout)
+    assert [item["path"] for item in items] == [str(library / n) for n in ("broken.wav", "song0.wav", "song1.wav")]
+    broken, *songs = items
+    assert set(broken) == {"path", "error"} and broken["error"]
+    for item in songs:
+        assert item["genre"] in coarse_model.genres
+        assert list(item["probabilities"]) == coarse_model.genres
+        assert sum(item["probabilities"].values()) == pytest.approx(1.0, abs=1e-4)
+        assert "timeline" not in item
+    assert "broken.wav" in result.stderr and "classified 2 of 3" in result.stderr
+
+
+def test_json_top_and_timeline(coarse_run, library):
+    result = predict(library / "song0.wav", "--model", coarse_run, "--format", "json", "--top", "2",
+                     "--timeline", "--segment-seconds", "1", "--workers", "1")
+    assert result.exit_code == 0, result.output
+    (item,) = json.loads(result.stdout)
+    assert len(item["top"]) == 2 and item["top"][0][0] == item["genre"]
+    assert item["top"][0][1] >= item["top"][1][1]
+    starts = [segment["start"] for segment in item["timeline"]]
+    assert len(starts) >= 2 and starts == sorted(starts) and starts[0] == 0.0
+    assert {"start", "end", "genre", "probabilities"} <= set(item["timeline"][0])
+
+
+def test_csv_has_one_row_per_file(coarse_run, coarse_model, library):
+    result = predict(library, "--model", coarse_run, "--format", "csv", "--workers", "1")
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert [r["path"].rsplit("/", 1)[-1] for r in rows] == ["broken.wav", "song0.wav", "song1.wav"]
+    assert rows[0]["error"] and not rows[0]["genre"]
+    for row in rows[1:]:
+        assert row["genre"] in coarse_model.genres and not row["error"]
+        assert sum(float(row[g]) for g in coarse_model.genres) == pytest.approx(1.0, abs=1e-4)
+
+
+def test_table_shows_the_top_genres(coarse_run, library):
+    result = predict(library / "song*.wav", "--model", coarse_run, "--top", "2")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0].split()[:2] == ["file", "genre"] and len(lines) == 3
+    assert all(line.count("%") == 2 for line in lines[1:])
+
+
+def test_exit_status_is_non_zero_only_when_nothing_was_classified(coarse_run, library, tmp_path):
+    assert predict(library, "--model", coarse_run, "--workers", "2").exit_code == 0  # mixed
+    all_bad = predict(library / "broken.wav", tmp_path / "missing.wav", "--model", coarse_run, "--format", "json")
+    assert all_bad.exit_code == 1
+    assert [item["path"] for item in json.loads(all_bad.stdout)] == [str(library / "broken.wav"),
+                                                                     str(tmp_path / "missing.wav")]
+    (tmp_path / "empty").mkdir()
+    nothing = predict(tmp_path / "empty", "--model", coarse_run)
+    assert nothing.exit_code == 1 and "no audio files" in nothing.stderr
+
+
+def test_export_writes_onnx_and_model_files_that_predict_loads(coarse_run, library, tmp_path):
+    result = runner.invoke(app, ["export", str(coarse_run), "--onnx", str(tmp_path / "m.onnx"),
+                                 "--out", str(tmp_path / "m.pt")])
+    assert result.exit_code == 0, result.output
+    assert "m.onnx" in result.stdout and "m.pt" in result.stdout
+    outputs = []
+    for model in (coarse_run, tmp_path / "m.onnx", tmp_path / "m.pt"):
+        run = predict(library / "song0.wav", "--model", model, "--format", "json", "--workers", "1")
+        assert run.exit_code == 0, run.output
+        outputs.append(json.loads(run.stdout)[0]["probabilities"])
+    for other in outputs[1:]:
+        assert other == pytest.approx(outputs[0], abs=1e-4)
+    backend = predict(library / "song0.wav", "--model", coarse_run, "--backend", "onnx", "--format", "json")
+    assert json.loads(backend.stdout)[0]["probabilities"] == pytest.approx(outputs[0], abs=1e-4)
+
+
+def test_export_needs_an_output():
+    result = runner.invoke(app, ["export", "somewhere"])
+    assert result.exit_code == 2 and "--onnx" in result.output
