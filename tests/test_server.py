@@ -70,9 +70,7 @@ def test_good_upload_gives_genre_probabilities_and_timeline(server, files, kind,
     assert result["genre"] == max(result["probabilities"], key=result["probabilities"].get)
     assert result["seconds"] == pytest.approx(SECONDS, abs=0.05)
     timeline = result["timeline"]
-    assert [int(s["start"] // 10) for s in timeline] == [0, 1, 2]  # segments start at the first clip in them
-    assert timeline[0]["start"] == 0.0
-    assert SECONDS - coarse_model.spec.clip_seconds < timeline[-1]["end"] <= SECONDS  # the last clip's end
+    assert [(s["start"], s["end"]) for s in timeline] == [(0.0, 10.0), (10.0, 20.0), (20.0, SECONDS)]
     assert all(s["genre"] in coarse_model.genres for s in timeline)
 
 

@@ -407,16 +407,16 @@ class Classifier:
         return result
 
     def _timeline(self, scored: list[_Scored], segment_seconds: float) -> list[Segment]:
-        """Clips grouped into segments of ``segment_seconds`` by their start time."""
+        """Consecutive segments ``[k * segment_seconds, (k + 1) * segment_seconds)`` (the last one ends
+        with the file), each with the mean probabilities of the clips that start in it."""
         starts = np.concatenate([s.starts for s in scored])
-        ends = np.concatenate([s.ends for s in scored])
         probabilities = np.concatenate([s.probabilities for s in scored])
+        duration = max(s.window_end for s in scored)
         group = np.floor(starts / segment_seconds + 1e-9).astype(int)
         segments = []
         for g in np.unique(group):
-            chosen = group == g
-            mean = probabilities[chosen].mean(axis=0)
-            segments.append(Segment(float(starts[chosen].min()), float(ends[chosen].max()),
+            mean = probabilities[group == g].mean(axis=0)
+            segments.append(Segment(float(g * segment_seconds), float(min((g + 1) * segment_seconds, duration)),
                                     self.genres[int(np.argmax(mean))], dict(zip(self.genres, map(float, mean)))))
         return segments
 
