@@ -96,9 +96,8 @@ def record(model: nn.Module, x: np.ndarray, layers: Sequence[str], batch_size: i
     model.eval()
     try:
         with torch.no_grad():
-            data = torch.as_tensor(np.asarray(x, dtype=np.float32))
-            for start in range(0, data.shape[0], batch_size):
-                model(data[start:start + batch_size])
+            for start in range(0, len(x), batch_size):  # a copy per batch: clips may be read-only views
+                model(torch.from_numpy(np.array(x[start:start + batch_size], dtype=np.float32)))
     finally:
         for handle in handles:
             handle.remove()

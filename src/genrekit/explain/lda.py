@@ -154,7 +154,8 @@ def plot_lda(views: Sequence[LdaView], genres: Sequence[str], path: str | os.Pat
         for label in np.unique(view.test_labels):
             points = view.test[shown][view.test_labels[shown] == label]
             name = genres[label] if 0 <= label < len(genres) else str(label)
-            axes.scatter(*points[:, :3].T, s=6, color=colours[label % len(colours)], label=name, alpha=0.7)
+            coordinates = points[:, :3].T if points.shape[1] > 1 else (points[:, 0], np.zeros(len(points)))
+            axes.scatter(*coordinates, s=6, color=colours[label % len(colours)], label=name, alpha=0.7)
         reduced = f", PCA {view.dims}->{view.pca_dims}" if view.pca_dims else f", {view.dims} dims"
         axes.set_title(f"{view.name}{reduced}\nseparability {view.separability:.1%} "
                        f"(LDA classifier {view.lda_accuracy:.1%}, {len(view.test)} test points)", fontsize=10)

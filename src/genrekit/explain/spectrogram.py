@@ -112,7 +112,7 @@ def plot_hz_mel(y: np.ndarray, sr: int, path: str | os.PathLike, *, title: str =
     """
     hz, mel, centres = hz_and_mel(y, sr, spec)
     seconds = len(y) / sr
-    figure = _figure(12.0, 4.5)
+    figure = _figure(10.0, 4.0)
     left, right = figure.subplots(1, 2)
     image = left.imshow(hz, origin="lower", aspect="auto", cmap="magma", vmin=-80, vmax=0,
                         extent=(0.0, seconds, 0.0, sr / 2000))
