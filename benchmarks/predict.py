@@ -5,9 +5,13 @@ once into ``--data`` and reused), loads the model once, then measures in one run
 
 - ``Classifier.predict(folder)``: worker processes decode and featurise, this process
   scores the clips of many files per batch (pool start-up included);
-- the naive loop a script would write: for each file ``genrekit.audio.load``,
-  ``spec.compute``, ``spec.clips``, the PyTorch network on that file's clips, one file
-  after another, no workers.
+- the naive loop a script would write with the standard tools: for each file
+  ``librosa.load``, ``librosa.feature.melspectrogram`` + ``librosa.power_to_db`` and the
+  coarse-mel quantisation and column picking (the recipe of the data set's README), the
+  PyTorch network on that file's clips, one file after another, no workers;
+- the same loop with genrekit's own featuriser (``genrekit.audio.load`` + ``spec.compute``),
+  which already carries the per-file optimisations, so it isolates what parallel decoding
+  and batching add on this machine.
 
 Prints one JSON object with songs per second, times real time, the machine's load average
 (the 1-minute figure before and after each measurement: other jobs share these CPUs) and
@@ -69,6 +73,30 @@ def naive_loop(paths: list[Path], classifier, model) -> float:
     return time.perf_counter() - start
 
 
+def librosa_loop(paths: list[Path], classifier, model) -> float:
+    """Seconds for the coarse-mel recipe written with librosa, file by file (a coarse_mel model only)."""
+    import librosa
+    import torch
+
+    spec = classifier.spec
+    if spec.kind != "coarse_mel":
+        raise SystemExit("the librosa loop implements the coarse_mel front end only")
+    start = time.perf_counter()
+    with torch.inference_mode():
+        for path in paths:
+            y, _ = librosa.load(str(path), sr=spec.sr)
+            mel = librosa.feature.melspectrogram(y=y, sr=spec.sr, n_fft=spec.n_fft, hop_length=spec.hop_length,
+                                                 n_mels=spec.n_mels)
+            db = librosa.power_to_db(mel, ref=np.max, top_db=spec.top_db)
+            scaled = (db - db.min()) / max(float(db.max() - db.min()), 1e-12)
+            level = np.minimum(spec.levels - 1, np.floor(spec.levels * scaled))[:, spec.columns(db.shape[1])]
+            features = (-spec.top_db + spec.top_db / (spec.levels - 1) * level).astype(np.float32)
+            clips = spec.clips(features)
+            probabilities = torch.softmax(model(torch.from_numpy(np.ascontiguousarray(clips))), dim=1).mean(0)
+            assert probabilities.shape[0] == len(classifier.genres)
+    return time.perf_counter() - start
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=None, help="model source (default: the bundled model)")
@@ -120,6 +148,12 @@ def main() -> None:
         naive_s = naive_loop(paths, classifier, model)
         results["naive_loop"] = {**measured(naive_s, load_before), "clip_hop": classifier.spec.clip.hop,
                                  "what": "audio.load + spec.compute + spec.clips + torch network, per file"}
+        if classifier.spec.kind == "coarse_mel":
+            load_before = os.getloadavg()[0]
+            librosa_s = librosa_loop(paths, classifier, model)
+            results["naive_librosa_loop"] = {**measured(librosa_s, load_before), "clip_hop": classifier.spec.clip.hop,
+                                             "what": "librosa.load + librosa mel/power_to_db + quantise + clips + "
+                                                     "torch network, per file"}
     output = {
         "benchmark": "predict",
         "machine": {"cpus": default_workers(), "platform": platform.platform(), "python": platform.python_version(),
@@ -137,9 +171,10 @@ def main() -> None:
     output["targets"] = {"songs_per_s": {"target": 60, "measured": songs, "met": songs >= 60},
                          "x_realtime": {"target": 1800, "measured": results["classifier_predict"]["x_realtime"],
                                         "met": songs * args.seconds >= 1800}}
-    if "naive_loop" in results:
-        speedup = round(results["naive_loop"]["seconds"] / predict_s, 2)
-        output["targets"]["vs_naive_loop"] = {"target": 3.0, "measured": speedup, "met": speedup >= 3.0}
+    for name in ("naive_librosa_loop", "naive_loop"):
+        if name in results:
+            speedup = round(results[name]["seconds"] / predict_s, 2)
+            output["targets"][f"vs_{name}"] = {"target": 3.0, "measured": speedup, "met": speedup >= 3.0}
     print(json.dumps(output, indent=2))
 
 
