@@ -170,3 +170,44 @@ def test_model_files_round_trip_and_bad_sources_are_named(coarse_model, tmp_path
         load_model(tmp_path / "junk.pt")
     with pytest.raises(ConfigError, match="backend"):
         load_model(coarse_model.info["source"], backend="tensorflow")
+
+
+# The bundled model -----------------------------------------------------------------------------------
+def test_the_bundled_model_loads_with_no_argument():
+    import genrekit
+
+    classifier = genrekit.load_model()
+    assert classifier.model_id.startswith("genrekit-coarse-mel-v1@")
+    assert classifier.genres == ["blues", "classical", "country", "disco", "hiphop", "jazz", "metal", "pop",
+                                 "reggae", "rock"]
+    assert classifier.spec.kind == "coarse_mel" and classifier.spec.bands == 128
+    for columns in (39, 387, 1000):  # any length of at least one clip
+        probabilities = classifier.predict_spectrogram(np.full((128, columns), -40.0, np.float32))
+        assert probabilities.shape == (10,) and probabilities.sum() == pytest.approx(1.0, abs=1e-5)
+
+
+@pytest.mark.shared_data
+def test_the_bundled_model_reaches_its_cards_accuracy_on_the_real_arrays(coarse_mel_dir):
+    """The model card's validation accuracy, recomputed from the real coarse-mel arrays (fp32 here, bf16 in
+    training: equal to within one track of 197)."""
+    from genrekit import datasets, load_model
+
+    classifier = load_model()
+    collection = datasets.load("coarse-mel", coarse_mel_dir)
+    valid = [t for t in collection if collection.parts[t.id] == "valid"]
+    assert len(valid) == classifier.info["card"]["validation_tracks"] == 197
+    right = sum(classifier.genres[int(np.argmax(classifier.predict_spectrogram(collection.features[t.id])))] == t.genre
+                for t in valid)
+    assert abs(right / len(valid) - classifier.info["card"]["validation_track_accuracy"]) <= 1 / 197 + 1e-9
+
+
+@pytest.mark.shared_data
+def test_the_bundled_model_gives_the_same_answer_from_audio_and_from_the_array(coarse_mel_dir, samples_dir):
+    from genrekit import datasets, load_model
+
+    classifier = load_model()
+    collection = datasets.load("coarse-mel", coarse_mel_dir)
+    for name in ("blues.00000", "classical.00000", "metal.00000"):  # real excerpts that are in both
+        (from_audio,) = classifier.predict([samples_dir / f"{name}.wav"])
+        from_array = classifier.predict_spectrogram(collection.features[name])
+        np.testing.assert_allclose(list(from_audio.probabilities.values()), from_array, atol=1e-4)

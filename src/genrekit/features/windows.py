@@ -4,9 +4,9 @@ The networks here were trained on 30 s GTZAN excerpts, each featurised on its ow
 the ``coarse_mel`` representation even the dB scale is relative to the excerpt). A
 recording of any length is therefore read in blocks of ``window_seconds`` and each block
 is featurised like one excerpt: an hour-long file never holds more than two blocks of
-audio in memory. The last block, when shorter than half a window, is replaced by the last
-full window of the file (overlapping the one before), so every window is long enough to
-classify.
+audio in memory. The last block, when shorter than half a window, joins the window before
+it (so a 30.01 s GTZAN excerpt is one window, exactly as in training, and every window is
+long enough to classify).
 
 Used by :mod:`genrekit.inference` (also in worker processes, so this module imports no
 torch).
@@ -110,27 +110,29 @@ def _blocks_of(blocks: Iterator[np.ndarray], size: int) -> Iterator[np.ndarray]:
 
 def _cut(blocks: Iterator[np.ndarray], spec: FeatureSpec, size: int, name: str) -> Iterator[Window]:
     min_samples = int(np.ceil(spec.clip_seconds * spec.sr))
-    loud, start, previous = False, 0, None
-    for block in _blocks_of(blocks, size):
-        loud = loud or not audio.is_silent(block, SILENCE_DB)
-        if block.shape[0] < max(size // 2, min_samples) and previous is not None:
-            # A short tail: classify the last full window of the file instead.
-            joined = np.concatenate([previous, block])[-size:]
-            first = start + block.shape[0] - size
-            yield Window(first / spec.sr, size / spec.sr, spec.compute(joined))
-            start += block.shape[0]
-            previous = None
-            continue
-        if block.shape[0] < min_samples:
-            raise FeatureError(f"{name}: too short: {block.shape[0] / spec.sr:.2f} s of audio, fewer than one "
+    loud, start, pending = False, 0, None
+
+    def window(samples: np.ndarray) -> Window:
+        if samples.shape[0] < min_samples:
+            raise FeatureError(f"{name}: too short: {samples.shape[0] / spec.sr:.2f} s of audio, fewer than one "
                                f"clip of {spec.clip_seconds:.2f} s; use a recording of at least "
                                f"{spec.clip_seconds:.1f} s")
-        features = spec.compute(block)
-        yield Window(start / spec.sr, block.shape[0] / spec.sr, features)
-        start += block.shape[0]
-        previous = block
-    if start == 0:
+        return Window(start / spec.sr, samples.shape[0] / spec.sr, spec.compute(samples))
+
+    for block in _blocks_of(blocks, size):
+        loud = loud or not audio.is_silent(block, SILENCE_DB)
+        if pending is not None:
+            if block.shape[0] < size // 2:
+                # Only the last block can be short: a tail under half a window joins the window before
+                # it (a GTZAN excerpt of 30.01 s is one window, featurised exactly as one excerpt).
+                pending = np.concatenate([pending, block])
+                continue
+            yield window(pending)
+            start += pending.shape[0]
+        pending = block
+    if pending is None:
         raise FeatureError(f"{name}: empty: no audio samples; check the file")
     if not loud:
         raise FeatureError(f"{name}: silent (peak below {SILENCE_DB:.0f} dBFS): there is nothing to classify; "
                            "check that the file is the recording you meant")
+    yield window(pending)
