@@ -97,3 +97,30 @@ def test_resume_after_a_killed_extraction(tmp_path):
     stored, _ = features.load_features(tracks, "summary", cache=cache_root, progress=False)
     for track in tracks[:3]:
         np.testing.assert_allclose(stored[track.id], features.compute_features(track.path, "summary"), rtol=1e-5)
+
+
+def test_bounded_keeps_few_tasks_in_flight_and_knows_what_is_left():
+    import itertools
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from genrekit.features.extraction import Bounded
+
+    lock, running, peak = threading.Lock(), [0], [0]
+
+    def task(x):
+        with lock:
+            running[0] += 1
+            peak[0] = max(peak[0], running[0])
+        time.sleep(0.01)
+        with lock:
+            running[0] -= 1
+        return x * x
+
+    with ThreadPoolExecutor(8) as pool:
+        tasks = Bounded(pool, range(20), lambda p, x: p.submit(task, x), limit=3)
+        assert sorted(f.result() for _, f in tasks) == [x * x for x in range(20)]
+        assert peak[0] <= 3 and tasks.left() == []
+        stopped = Bounded(pool, range(20), lambda p, x: p.submit(task, x), limit=3)
+        seen = [item for item, _ in itertools.islice(stopped, 5)]
+        assert sorted(seen + stopped.left()) == list(range(20))

@@ -21,7 +21,6 @@ import hashlib
 import os
 import sys
 import warnings
-from concurrent.futures import FIRST_COMPLETED, Future, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -34,7 +33,7 @@ import torch
 from genrekit import features
 from genrekit.errors import ConfigError, GenrekitError
 from genrekit.features import clips as clipping
-from genrekit.features.extraction import default_workers, worker_pool
+from genrekit.features.extraction import Bounded, default_workers, worker_pool
 from genrekit.features.windows import DEFAULT_WINDOW_SECONDS, Window, file_windows, read_windows, reason, windows
 
 __all__ = ["Classifier", "Prediction", "Segment", "TorchScorer", "NetworkScorer", "ClassicalScorer",
@@ -339,10 +338,8 @@ class Classifier:
         undone when the pool broke (a worker killed by the system).
         """
         batch_clips = getattr(self.scorer, "batch_size", 256)
-        pending: dict[Future, int] = {}
         ready: list[tuple[int, list[Window]]] = []
         broken: list[int] = []
-        queue = iter(enumerate(files))
 
         def flush() -> None:
             scored = iter(self._score([w for _, found in ready for w in found]))
@@ -352,37 +349,30 @@ class Classifier:
             ready.clear()
 
         with worker_pool(workers, preload=["genrekit.features.windows"]) as pool, _torch_threads(1):
+            tasks = Bounded(pool, range(len(files)),
+                            lambda p, index: p.submit(read_windows, files[index], self.spec, self.window_seconds),
+                            4 * workers)
             try:
-                while True:
-                    while len(pending) < 4 * workers:
-                        item = next(queue, None)
-                        if item is None:
-                            break
-                        pending[pool.submit(read_windows, item[1], self.spec, self.window_seconds)] = item[0]
-                    if not pending:
-                        break
-                    finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-                    for future in finished:
-                        index = pending.pop(future)
-                        try:
-                            outcome = future.result()
-                        except BrokenProcessPool:
-                            broken.append(index)
-                            continue
-                        except Exception as exc:  # the result could not come back (e.g. not picklable)
-                            outcome = f"the worker decoding this file failed ({type(exc).__name__}: {exc})"
-                        if isinstance(outcome, str):
-                            done(index, Prediction(files[index], error=outcome))
-                        else:
-                            ready.append((index, outcome))
+                for index, future in tasks:
+                    try:
+                        outcome = future.result()
+                    except BrokenProcessPool:
+                        broken.append(index)
+                        continue
+                    except Exception as exc:  # the result could not come back (e.g. not picklable)
+                        outcome = f"the worker decoding this file failed ({type(exc).__name__}: {exc})"
+                    if isinstance(outcome, str):
+                        done(index, Prediction(files[index], error=outcome))
+                    else:
+                        ready.append((index, outcome))
                     clips = sum(self.scorer.clip_starts(w).shape[0] for _, found in ready for w in found)
-                    if clips >= batch_clips or (not pending and ready):
+                    if clips >= batch_clips or (not tasks.pending and ready):
                         flush()
             except BrokenProcessPool:
                 pass
             if ready:
                 flush()
-        return sorted(broken + list(pending.values()) + [index for index, _ in queue])
+        return sorted(broken + tasks.left())
 
     def _score(self, found: list[Window]) -> list[_Scored]:
         """Score windows (one scorer call for all of them) and time-stamp their clips."""

@@ -18,7 +18,7 @@ import warnings
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -202,43 +202,67 @@ def worker_pool(workers: int, preload: Sequence[str] = ()) -> ProcessPoolExecuto
     return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker)
 
 
+class Bounded:
+    """Tasks for ``items`` in a process pool, at most ``limit`` in flight (so a million-track
+    library does not create a million futures at once). Iterate for ``(item, future)`` pairs
+    as they finish; :meth:`left` gives the items not finished when the iteration stopped.
+
+    Parameters
+    ----------
+    pool : concurrent.futures.Executor
+    items : iterable
+    submit : callable
+        ``submit(pool, item) -> Future``.
+    limit : int
+    """
+
+    def __init__(self, pool, items: Iterable, submit: Callable[[Any, Any], Future], limit: int):
+        self.pool, self.items, self.submit, self.limit = pool, iter(items), submit, limit
+        self.pending: dict[Future, Any] = {}
+
+    def __iter__(self) -> Iterator[tuple[Any, Future]]:
+        while True:
+            while len(self.pending) < self.limit:
+                item = next(self.items, _END)
+                if item is _END:
+                    break
+                self.pending[self.submit(self.pool, item)] = item
+            if not self.pending:
+                return
+            done, _ = wait(self.pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                yield self.pending.pop(future), future
+
+    def left(self) -> list:
+        """Items submitted but not yielded, then those never submitted."""
+        return list(self.pending.values()) + list(self.items)
+
+
+_END = object()
+
+
 def _parallel(todo, spec, cache_root, workers, record, bar, report) -> list[Track]:
     """Run ``_extract_one`` over ``todo`` in a process pool; returns the tracks left undone
     if the pool breaks (a worker killed by the system, or a start method that cannot work here)."""
-    pending: dict[Future, Track] = {}
-    queue = iter(todo)
     leftover: list[Track] = []
     with worker_pool(workers) as pool:
+        tasks = Bounded(pool, todo, lambda p, track: p.submit(_extract_one, track.path, spec, cache_root),
+                        4 * workers)
         try:
-            while True:
-                # Keep a bounded number of tasks in flight, so a million-track
-                # library does not create a million futures at once.
-                while len(pending) < 4 * workers:
-                    track = next(queue, None)
-                    if track is None:
-                        break
-                    pending[pool.submit(_extract_one, track.path, spec, cache_root)] = track
-                if not pending:
-                    break
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    track = pending.pop(future)
-                    try:
-                        outcome = future.result()
-                    except BrokenProcessPool:
-                        leftover.append(track)
-                        continue
-                    record(track, outcome)
-                    bar.advance(info=f"{len(report.failed)} failed" if report.failed else "")
+            for track, future in tasks:
+                try:
+                    outcome = future.result()
+                except BrokenProcessPool:
+                    leftover.append(track)
+                    continue
+                record(track, outcome)
+                bar.advance(info=f"{len(report.failed)} failed" if report.failed else "")
         except BrokenProcessPool:
             pass
         except BaseException:
             pool.shutdown(wait=False, cancel_futures=True)
             raise
-    if leftover or pending:
-        leftover.extend(pending.values())
-        leftover.extend(queue)
-    return leftover
+    return leftover + tasks.left()
 
 
 def extract(tracks: Sequence[Track], spec: FeatureSpec | str, cache: str | os.PathLike | None = None,
