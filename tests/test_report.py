@@ -122,6 +122,16 @@ def test_quick_budget_warns_before_any_number(written, tmp_path):
     assert "WARNING" not in full["report.md"].read_text() and 'class="warning"' not in full["report.html"].read_text()
 
 
+def test_a_cut_full_protocol_says_so_in_the_table_and_the_budget_line(tmp_path):
+    data = results(budget="full")
+    data["deviations"] = ["3 of the protocol's 10 runs", "net1: at most 30 of the paper's 150 epochs"]
+    markdown = write_report(reproduction(tmp_path / "cut", data))["report.md"].read_text()
+    assert "| full, cut |" in markdown
+    assert "**Budget:** full, cut: 3 of the protocol's 10 runs; net1: at most 30 of the paper's 150 epochs." in markdown
+    whole = write_report(reproduction(tmp_path / "whole", results(budget="full")))["report.md"].read_text()
+    assert "| full |" in whole and "(the paper's protocol)" in whole
+
+
 def test_figures_json_holds_the_numbers(written):
     _, paths = written
     numbers = json.loads(paths["figures.json"].read_text())

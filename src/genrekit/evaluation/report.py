@@ -712,6 +712,13 @@ class _Reproduction:
     def label(self) -> str:
         return f"{self.data['title']} ({self.data['budget']} budget)"
 
+    def cuts(self) -> list[str]:
+        """The deviations that cut a ``full`` protocol (``--runs``, ``--epochs``); empty for a whole one."""
+        if self.quick:
+            return []
+        return [d for d in self.data.get("deviations", [])
+                if "of the protocol's" in d or ("at most" in d and "epochs" in d)]
+
     def rows(self) -> list[dict]:
         """The numbers of the main table, one dict per system (also written to figures.json)."""
         data = self.data
@@ -728,7 +735,7 @@ class _Reproduction:
                 "difference": None if paper is None else accuracy["mean"] - paper,
                 "protocol": data["protocol"]["name"], "split": data["protocol"]["split"],
                 "dataset": data["dataset"]["name"], "dataset_tracks": data["dataset"].get("tracks"),
-                "budget": data["budget"],
+                "budget": data["budget"] + (", cut" if self.cuts() else ""),
             })
         return rows
 
@@ -898,9 +905,10 @@ def _header(rep: _Reproduction) -> list:
     runs = f", {_plural(protocol['runs'], 'run')}" if protocol.get("runs") is not None else ""
     blocks.append(_Paragraph([_Strong("Protocol:"), " ", _protocol(protocol["name"], protocol["split"]),
                               runs, _then(protocol.get("description"))]))
+    cuts = rep.cuts()
     blocks.append(_Paragraph([_Strong("Budget:"), " " + data["budget"]
                               + (" (cut-down: fewer runs and epochs than the paper)" if rep.quick
-                                 else " (the paper's protocol)") + "."]))
+                                 else f", cut: {'; '.join(cuts)}" if cuts else " (the paper's protocol)") + "."]))
     return blocks
 
 
