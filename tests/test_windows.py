@@ -7,9 +7,8 @@ import pytest
 
 from conftest import SR, noise, tone, write
 from genrekit import audio
-from genrekit.errors import FeatureError
 from genrekit.features import get
-from genrekit.features.windows import file_windows, read_windows, reason, windows
+from genrekit.features.windows import file_windows, read_windows, windows
 
 SPEC = get("coarse_mel")
 
@@ -65,8 +64,3 @@ def test_bad_files_are_named_with_a_reason(tmp_path, make, message):
     assert str(path) in str(caught.value) and message in str(caught.value).lower()
     outcome = read_windows(path, SPEC)
     assert isinstance(outcome, str) and message in outcome.lower() and str(path) not in outcome
-
-
-def test_reason_strips_only_the_leading_path():
-    assert reason(FeatureError("/a/b.wav: silent"), "/a/b.wav") == "silent"
-    assert reason(FeatureError("something else"), "/a/b.wav") == "something else"

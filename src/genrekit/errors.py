@@ -7,7 +7,7 @@ The message always says which file or option was wrong and what to do about it.
 
 from __future__ import annotations
 
-__all__ = ["GenrekitError", "AudioError", "DatasetError", "FeatureError", "ConfigError"]
+__all__ = ["GenrekitError", "AudioError", "DatasetError", "FeatureError", "ConfigError", "reason"]
 
 
 class GenrekitError(Exception):
@@ -41,3 +41,17 @@ class FeatureError(GenrekitError):
 
 class ConfigError(GenrekitError):
     """An option or configuration value is invalid."""
+
+
+def reason(exc: BaseException, path) -> str:
+    """What a batch reports for a file that failed, next to the file's name.
+
+    A :class:`GenrekitError`'s message without its leading ``"PATH: "`` (an :class:`AudioError`'s
+    ``reason``); anything else (a bug, an exotic file) as ``"unexpected TYPE: message"``.
+    """
+    if not isinstance(exc, GenrekitError):
+        return f"unexpected {type(exc).__name__}: {exc}"
+    if isinstance(exc, AudioError):
+        return exc.reason
+    text, prefix = str(exc), f"{path}: "
+    return text[len(prefix):] if text.startswith(prefix) else text

@@ -31,10 +31,10 @@ import numpy as np
 import torch
 
 from genrekit import features
-from genrekit.errors import ConfigError, GenrekitError
+from genrekit.errors import ConfigError, GenrekitError, reason
 from genrekit.features import clips as clipping
 from genrekit.features.extraction import Bounded, default_workers, worker_pool
-from genrekit.features.windows import DEFAULT_WINDOW_SECONDS, Window, file_windows, read_windows, reason, windows
+from genrekit.features.windows import DEFAULT_WINDOW_SECONDS, Window, file_windows, read_windows, windows
 
 __all__ = ["Classifier", "Prediction", "Segment", "TorchScorer", "NetworkScorer", "ClassicalScorer",
            "load_model", "save_model", "bundled_model_path", "expand_paths", "MODEL_FORMAT"]
@@ -322,10 +322,8 @@ class Classifier:
         try:
             for window in file_windows(path, self.spec, self.window_seconds):
                 scored.extend(self._score([window]))
-        except GenrekitError as exc:
-            return Prediction(path, error=reason(exc, path))
         except Exception as exc:  # an exotic file must not stop a batch
-            return Prediction(path, error=f"unexpected {type(exc).__name__}: {exc}")
+            return Prediction(path, error=reason(exc, path))
         return self._prediction(path, scored, timeline, segment_seconds)
 
     def _predict_parallel(self, files: list[str], workers: int, timeline: bool, segment_seconds: float,

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
 import numpy as np
 
 from genrekit import audio
-from genrekit.errors import FeatureError, GenrekitError
+from genrekit.errors import FeatureError, reason
 from genrekit.features.cache import FeatureCache
 from genrekit.features.clips import n_clips
 from genrekit.features.specs import FeatureSpec, get
@@ -178,10 +178,8 @@ def _extract_one(path: str, spec: FeatureSpec, cache_root: str) -> tuple[str, fl
         cache = _caches[(cache_root, spec.key())] = FeatureCache(cache_root, spec)
     try:
         features, seconds = _featurise(path, spec)
-    except GenrekitError as exc:
-        return "failed", 0.0, getattr(exc, "reason", None) or str(exc).replace(f"{path}: ", "", 1)
-    except Exception as exc:  # a bug or an exotic file: report it, never kill the batch
-        return "failed", 0.0, f"unexpected {type(exc).__name__}: {exc}"
+    except Exception as exc:  # a bad file, a bug or an exotic file: report it, never kill the batch
+        return "failed", 0.0, reason(exc, path)
     cache.put(path, features)
     return "computed", seconds, None
 

@@ -21,11 +21,11 @@ from typing import Iterator
 import numpy as np
 
 from genrekit import audio
-from genrekit.errors import FeatureError, GenrekitError
+from genrekit.errors import FeatureError, reason
 from genrekit.features.extraction import SILENCE_DB
 from genrekit.features.specs import FeatureSpec, get
 
-__all__ = ["Window", "DEFAULT_WINDOW_SECONDS", "SILENCE_DB", "windows", "file_windows", "read_windows", "reason"]
+__all__ = ["Window", "DEFAULT_WINDOW_SECONDS", "SILENCE_DB", "windows", "file_windows", "read_windows"]
 
 #: Length of the excerpts the bundled model was trained on (GTZAN: 30 s).
 DEFAULT_WINDOW_SECONDS = 30.0
@@ -80,16 +80,8 @@ def read_windows(path: str | os.PathLike, spec: FeatureSpec | str,
     """All windows of a file as a list, or the reason it failed (what a worker process sends back)."""
     try:
         return list(file_windows(path, spec, window_seconds))
-    except GenrekitError as exc:
-        return reason(exc, path)
     except Exception as exc:  # an exotic file must not stop a batch
-        return f"unexpected {type(exc).__name__}: {exc}"
-
-
-def reason(exc: Exception, path: str | os.PathLike) -> str:
-    """An error's message without the leading ``"PATH: "`` (the caller shows the path)."""
-    text, prefix = str(exc), f"{path}: "
-    return text[len(prefix):] if text.startswith(prefix) else text
+        return reason(exc, path)
 
 
 def _blocks_of(blocks: Iterator[np.ndarray], size: int) -> Iterator[np.ndarray]:
