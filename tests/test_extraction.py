@@ -124,3 +124,23 @@ def test_bounded_keeps_few_tasks_in_flight_and_knows_what_is_left():
         stopped = Bounded(pool, range(20), lambda p, x: p.submit(task, x), limit=3)
         seen = [item for item, _ in itertools.islice(stopped, 5)]
         assert sorted(seen + stopped.left()) == list(range(20))
+
+
+def _dies_on_three(x):
+    if x == 3:
+        os._exit(1)  # a worker killed by the system
+    time.sleep(0.05)
+    return x
+
+
+def test_bounded_stops_when_the_pool_breaks_and_hands_back_every_item_not_done():
+    from concurrent.futures import ProcessPoolExecutor
+
+    from genrekit.features.extraction import Bounded
+
+    with ProcessPoolExecutor(1) as pool:
+        tasks = Bounded(pool, range(10), lambda p, x: p.submit(_dies_on_three, x), limit=2)
+        done = [item for item, future in tasks if future.result() == item]
+    assert 3 not in done and 3 in tasks.left()
+    assert sorted(done + tasks.left()) == list(range(10))
+

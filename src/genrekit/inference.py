@@ -21,7 +21,6 @@ import hashlib
 import os
 import sys
 import warnings
-from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -337,7 +336,6 @@ class Classifier:
         """
         batch_clips = getattr(self.scorer, "batch_size", 256)
         ready: list[tuple[int, list[Window]]] = []
-        broken: list[int] = []
 
         def flush() -> None:
             scored = iter(self._score([w for _, found in ready for w in found]))
@@ -350,27 +348,21 @@ class Classifier:
             tasks = Bounded(pool, range(len(files)),
                             lambda p, index: p.submit(read_windows, files[index], self.spec, self.window_seconds),
                             4 * workers)
-            try:
-                for index, future in tasks:
-                    try:
-                        outcome = future.result()
-                    except BrokenProcessPool:
-                        broken.append(index)
-                        continue
-                    except Exception as exc:  # the result could not come back (e.g. not picklable)
-                        outcome = f"the worker decoding this file failed ({type(exc).__name__}: {exc})"
-                    if isinstance(outcome, str):
-                        done(index, Prediction(files[index], error=outcome))
-                    else:
-                        ready.append((index, outcome))
-                    clips = sum(self.scorer.clip_starts(w).shape[0] for _, found in ready for w in found)
-                    if clips >= batch_clips or (not tasks.pending and ready):
-                        flush()
-            except BrokenProcessPool:
-                pass
+            for index, future in tasks:
+                try:
+                    outcome = future.result()
+                except Exception as exc:  # the result could not come back (e.g. not picklable)
+                    outcome = f"the worker decoding this file failed ({type(exc).__name__}: {exc})"
+                if isinstance(outcome, str):
+                    done(index, Prediction(files[index], error=outcome))
+                else:
+                    ready.append((index, outcome))
+                clips = sum(self.scorer.clip_starts(w).shape[0] for _, found in ready for w in found)
+                if clips >= batch_clips or (not tasks.pending and ready):
+                    flush()
             if ready:
                 flush()
-        return sorted(broken + tasks.left())
+        return sorted(tasks.left())
 
     def _score(self, found: list[Window]) -> list[_Scored]:
         """Score windows (one scorer call for all of them) and time-stamp their clips."""

@@ -203,7 +203,9 @@ def worker_pool(workers: int, preload: Sequence[str] = ()) -> ProcessPoolExecuto
 class Bounded:
     """Tasks for ``items`` in a process pool, at most ``limit`` in flight (so a million-track
     library does not create a million futures at once). Iterate for ``(item, future)`` pairs
-    as they finish; :meth:`left` gives the items not finished when the iteration stopped.
+    as they finish (with a result, or the task's own exception). When the pool breaks (a
+    worker killed by the system, or a start method that cannot work here) the iteration ends
+    early, and :meth:`left` gives every item not yielded, to be done another way.
 
     Parameters
     ----------
@@ -217,23 +219,37 @@ class Bounded:
     def __init__(self, pool, items: Iterable, submit: Callable[[Any, Any], Future], limit: int):
         self.pool, self.items, self.submit, self.limit = pool, iter(items), submit, limit
         self.pending: dict[Future, Any] = {}
+        self.broken: list = []
 
     def __iter__(self) -> Iterator[tuple[Any, Future]]:
-        while True:
-            while len(self.pending) < self.limit:
-                item = next(self.items, _END)
-                if item is _END:
-                    break
-                self.pending[self.submit(self.pool, item)] = item
-            if not self.pending:
-                return
-            done, _ = wait(self.pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                yield self.pending.pop(future), future
+        try:
+            while True:
+                while len(self.pending) < self.limit:
+                    item = next(self.items, _END)
+                    if item is _END:
+                        break
+                    try:
+                        self.pending[self.submit(self.pool, item)] = item
+                    except BrokenProcessPool:  # the pool broke before this item could go
+                        self.broken.append(item)
+                        raise
+                if not self.pending:
+                    return
+                done, _ = wait(self.pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    item = self.pending.pop(future)
+                    if isinstance(future.exception(), BrokenProcessPool):
+                        self.broken.append(item)
+                    else:
+                        yield item, future
+        except BrokenProcessPool:  # submit refuses once the pool is broken
+            return
 
     def left(self) -> list:
-        """Items submitted but not yielded, then those never submitted."""
-        return list(self.pending.values()) + list(self.items)
+        """Items whose worker died, those submitted but not yielded, then those never submitted."""
+        rest = list(self.items)
+        self.items = iter(rest)  # asking twice gives the same answer
+        return self.broken + list(self.pending.values()) + rest
 
 
 _END = object()
@@ -242,25 +258,17 @@ _END = object()
 def _parallel(todo, spec, cache_root, workers, record, bar, report) -> list[Track]:
     """Run ``_extract_one`` over ``todo`` in a process pool; returns the tracks left undone
     if the pool breaks (a worker killed by the system, or a start method that cannot work here)."""
-    leftover: list[Track] = []
     with worker_pool(workers) as pool:
         tasks = Bounded(pool, todo, lambda p, track: p.submit(_extract_one, track.path, spec, cache_root),
                         4 * workers)
         try:
             for track, future in tasks:
-                try:
-                    outcome = future.result()
-                except BrokenProcessPool:
-                    leftover.append(track)
-                    continue
-                record(track, outcome)
+                record(track, future.result())
                 bar.advance(info=f"{len(report.failed)} failed" if report.failed else "")
-        except BrokenProcessPool:
-            pass
         except BaseException:
             pool.shutdown(wait=False, cancel_futures=True)
             raise
-    return leftover + tasks.left()
+    return tasks.left()
 
 
 def extract(tracks: Sequence[Track], spec: FeatureSpec | str, cache: str | os.PathLike | None = None,
