@@ -511,19 +511,20 @@ def load_model(source: str | os.PathLike | None = None, backend: str = "torch", 
 
         return load_onnx(path, clip_hop=clip_hop, workers=workers, batch_size=batch_size)
     if path.is_dir():
-        config = _load_run_config(path)
-        weights = path / "model.pkl" if (path / "model.pkl").exists() else path / "checkpoints" / "best.pt"
+        from genrekit.training import load_run, run_config
+
+        classical = path / "model.pkl"
+        weights = classical if classical.exists() else path / "checkpoints" / "best.pt"
         model_id = _file_id(weights, f"{path.resolve().name}") if weights.exists() else f"{path.name}@?"
-        if (path / "model.pkl").exists():
+        if classical.exists():
             import pickle
 
-            with open(path / "model.pkl", "rb") as stream:
+            config = run_config(path)
+            with open(classical, "rb") as stream:
                 pipeline = pickle.load(stream)
             spec = _run_spec(config)
             return Classifier(ClassicalScorer(pipeline, len(config["genres"])), config["genres"], spec,
                               model_id, {"config": config, "source": str(path)}, workers=workers)
-        from genrekit.training import load_run
-
         model, config = load_run(path)
         spec, card = _run_spec(config), {}
     else:
@@ -550,15 +551,6 @@ def load_model(source: str | os.PathLike | None = None, backend: str = "torch", 
     else:
         raise ConfigError(f"backend must be 'torch' or 'onnx', got {backend!r}")
     return Classifier(scorer, config["genres"], spec, model_id, info, workers=workers)
-
-
-def _load_run_config(path: Path) -> dict:
-    import yaml
-
-    try:
-        return yaml.safe_load((path / "config.yaml").read_text())
-    except FileNotFoundError:
-        raise GenrekitError(f"{path} is not a run directory (no config.yaml)") from None
 
 
 if __name__ == "__main__":  # pragma: no cover

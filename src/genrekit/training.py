@@ -639,13 +639,21 @@ def load_run(run_dir: str | os.PathLike, which: str = "best") -> tuple[nn.Module
     config : dict
         The resolved configuration (``genres``, ``clip_frames``, ``clip_hop``, ``features``...).
     """
-    run_dir = Path(run_dir)
+    config = run_config(run_dir)
     try:
-        config = yaml.safe_load((run_dir / "config.yaml").read_text())
-        state = torch.load(run_dir / "checkpoints" / f"{which}.pt", map_location="cpu", weights_only=False)
+        state = torch.load(Path(run_dir) / "checkpoints" / f"{which}.pt", map_location="cpu", weights_only=False)
     except FileNotFoundError as exc:
         raise GenrekitError(f"{run_dir} is not a finished run directory ({exc.filename} is missing)") from None
     return model_from_state(config, state["model"]), config
+
+
+def run_config(run_dir: str | os.PathLike) -> dict:
+    """The resolved configuration a run directory was trained with (its ``config.yaml``)."""
+    path = Path(run_dir) / "config.yaml"
+    try:
+        return yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise GenrekitError(f"{run_dir} is not a finished run directory ({path} is missing)") from None
 
 
 def model_from_state(config: dict, state: dict[str, torch.Tensor]) -> nn.Module:
