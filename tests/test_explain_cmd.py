@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from conftest import noise, write
 from genrekit.apps.cli import app
-from genrekit.errors import ConfigError, FeatureError, GenrekitError
+from genrekit.errors import ConfigError, FeatureError
 from genrekit.training import TrainConfig, train
 
 runner = CliRunner()

@@ -466,17 +466,11 @@ def save_model(run_dir: str | os.PathLike, path: str | os.PathLike, card: dict |
 
     The file holds only tensors and plain data (loadable with ``weights_only=True``).
     """
-    from genrekit.training import load_run
+    from genrekit.training import load_run, run_spec
 
     model, config = load_run(run_dir)
-    spec = _run_spec(config)
+    spec = run_spec(config)
     return _write_model(path, config, model.state_dict(), spec, card or {})
-
-
-def _run_spec(config: dict) -> features.FeatureSpec:
-    from genrekit.data import feature_spec
-
-    return feature_spec(config["features"], config["clip_frames"], config["clip_hop"])
 
 
 def load_model(source: str | os.PathLike | None = None, backend: str = "torch", clip_hop: int | None = None,
@@ -511,7 +505,7 @@ def load_model(source: str | os.PathLike | None = None, backend: str = "torch", 
 
         return load_onnx(path, clip_hop=clip_hop, workers=workers, batch_size=batch_size)
     if path.is_dir():
-        from genrekit.training import load_run, run_config
+        from genrekit.training import load_run, run_config, run_spec
 
         classical = path / "model.pkl"
         weights = classical if classical.exists() else path / "checkpoints" / "best.pt"
@@ -522,11 +516,11 @@ def load_model(source: str | os.PathLike | None = None, backend: str = "torch", 
             config = run_config(path)
             with open(classical, "rb") as stream:
                 pipeline = pickle.load(stream)
-            spec = _run_spec(config)
+            spec = run_spec(config)
             return Classifier(ClassicalScorer(pipeline, len(config["genres"])), config["genres"], spec,
                               model_id, {"config": config, "source": str(path)}, workers=workers)
         model, config = load_run(path)
-        spec, card = _run_spec(config), {}
+        spec, card = run_spec(config), {}
     else:
         try:
             payload = torch.load(path, map_location="cpu", weights_only=True)

@@ -647,6 +647,13 @@ def load_run(run_dir: str | os.PathLike, which: str = "best") -> tuple[nn.Module
     return model_from_state(config, state["model"]), config
 
 
+def run_spec(config: dict):
+    """The feature spec a run was trained on, with its clip grid (``config``: :func:`run_config`)."""
+    from genrekit.data import feature_spec
+
+    return feature_spec(config["features"], config.get("clip_frames"), config.get("clip_hop"))
+
+
 def run_config(run_dir: str | os.PathLike) -> dict:
     """The resolved configuration a run directory was trained with (its ``config.yaml``)."""
     path = Path(run_dir) / "config.yaml"

@@ -179,6 +179,7 @@ def feature_maps(
     """Outputs of every convolutional layer for one clip, one column per run (Yang & Zhang 2019, Fig. 6)."""
     from genrekit.errors import ConfigError
     from genrekit.explain import feature_maps as maps_of, inputs, plot_feature_maps
+    from genrekit.training import run_spec
 
     columns, arrays, label = {}, {}, None
     for run_dir in run:
@@ -196,8 +197,8 @@ def feature_maps(
             index = tracks.ids.index(track)
         else:
             index = 0
-        clips = inputs.run_spec(config).replace(clip={"short": "reject"}).clips(tracks.features[index],
-                                                                              name=tracks.ids[index])
+        clips = run_spec(config).replace(clip={"short": "reject"}).clips(tracks.features[index],
+                                                                        name=tracks.ids[index])
         chosen = len(clips) // 2 if clip is None else clip
         if chosen >= len(clips):
             raise ConfigError(f"{tracks.ids[index]} has {len(clips)} clips; --clip {clip} is out of range")

@@ -18,12 +18,7 @@ from genrekit import data
 from genrekit.errors import ConfigError, FeatureError
 from genrekit.features import clip_frames, compute_features
 
-__all__ = ["file_data", "run_data", "run_spec", "track_clips"]
-
-
-def run_spec(config: dict):
-    """The feature spec a run was trained on, with its clip grid."""
-    return data.feature_spec(config["features"], config.get("clip_frames"), config.get("clip_hop"))
+__all__ = ["file_data", "run_data", "track_clips"]
 
 
 def run_data(config: dict, *, dataset: str | None = None, root: str | os.PathLike | None = None,
@@ -77,7 +72,7 @@ def file_data(paths: Sequence[str | os.PathLike], config: dict):
     AudioError, FeatureError
         For a file that cannot be decoded, or is silent.
     """
-    from genrekit.training import TrackData
+    from genrekit.training import TrackData, run_spec
 
     if not paths:
         raise ConfigError("no audio files given")
