@@ -33,6 +33,7 @@ The music-feature map of Senac et al. (sec. 2.2) is a spec of the same kind, add
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 from dataclasses import dataclass
@@ -44,6 +45,7 @@ from genrekit.audio import DEFAULT_SR
 from genrekit.errors import ConfigError
 from genrekit.features import spectral
 from genrekit.features.clips import ClipSpec, clip_frames
+from genrekit.threads import one_blas_thread
 
 __all__ = [
     "FEATURES_VERSION",
@@ -63,6 +65,17 @@ __all__ = [
 FEATURES_VERSION = 1
 
 _KINDS: dict[str, type["FeatureSpec"]] = {}
+
+
+def _on_one_blas_thread(compute):
+    """``compute`` run inside :func:`genrekit.threads.one_blas_thread` (why: that module)."""
+
+    @functools.wraps(compute)
+    def wrapper(self, y):
+        with one_blas_thread():
+            return compute(self, y)
+
+    return wrapper
 
 
 @dataclass(frozen=True)
@@ -88,6 +101,8 @@ class FeatureSpec:
         super().__init_subclass__(**kwargs)
         if cls.kind:
             _KINDS[cls.kind] = cls
+        if "compute" in cls.__dict__:  # every spec's compute runs on one BLAS thread (see below)
+            cls.compute = _on_one_blas_thread(cls.__dict__["compute"])
 
     # What every spec provides ---------------------------------------------------------
     @property
@@ -106,6 +121,10 @@ class FeatureSpec:
 
     def compute(self, y: np.ndarray) -> np.ndarray:
         """Features of a whole track.
+
+        Every subclass's ``compute`` runs inside :func:`genrekit.threads.one_blas_thread`
+        (applied by ``__init_subclass__``), so the values do not depend on the caller's BLAS
+        thread count: cached features are bit-identical whichever process computed them.
 
         Parameters
         ----------
