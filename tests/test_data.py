@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from genrekit import data
@@ -38,3 +39,14 @@ def test_split_index_out_of_range(tmp_path):
                          cache=str(tmp_path / "cache")).resolved()
     with pytest.raises(ConfigError, match="split_index"):
         data.prepare(config, progress=False)
+
+
+def test_a_preset_made_from_the_held_arrays_is_converted(coarse_mel_dir):
+    from genrekit import datasets
+    collection = datasets.load("coarse-mel", coarse_mel_dir)
+    spec = data.feature_spec("musicnn_coarse")
+    arrays, failed = data.track_features(collection, spec)
+    assert not failed and len(arrays) == 639
+    first = collection.tracks[0].id
+    np.testing.assert_array_equal(arrays[first], spec.from_source(collection.features[first]))
+    assert arrays[first].shape == (96, 1875)

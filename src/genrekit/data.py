@@ -52,14 +52,24 @@ def track_features(collection, spec: features.FeatureSpec, cache=None, workers=N
                    progress: bool = True) -> tuple[dict[str, np.ndarray], list]:
     """Feature arrays by track id, and the failures (``genrekit.features.Failure``)."""
     if isinstance(collection, PrecomputedCollection):
-        if spec.kind != features.get(collection.spec).kind:
-            raise ConfigError(f"the {collection.name} dataset holds only {collection.spec} features, not "
-                              f"{spec.name} ({spec.kind}); use --features {collection.spec}")
-        return dict(collection.features), []
+        held = features.get(collection.spec)
+        if spec.kind == held.kind:
+            return dict(collection.features), []
+        derives_from = getattr(spec, "derives_from", None)  # a spec made from the held arrays
+        if derives_from and features.get(derives_from).kind == held.kind:
+            return {track_id: spec.from_source(array) for track_id, array in collection.features.items()}, []
+        raise ConfigError(f"the {collection.name} dataset holds only {collection.spec} features, not "
+                          f"{spec.name} ({spec.kind}); use --features {collection.spec} or a preset made "
+                          f"from it ({', '.join(_derived(collection.spec)) or 'none'})")
     arrays, report = features.load_features(collection, spec, cache=cache, workers=workers, progress=progress)
     if report.failed and progress:
         print(report.summary(), file=sys.stderr)
     return arrays, list(report.failed)
+
+
+def _derived(name: str) -> list[str]:
+    """Presets that can be made from a data set's ``name`` arrays."""
+    return [p for p, spec in features.PRESETS.items() if getattr(spec, "derives_from", None) == name]
 
 
 def prepare(config, progress: bool = True) -> Prepared:

@@ -14,9 +14,11 @@ from genrekit.features.specs import (PRESETS, FeatureSpec, LogMelSpec, StftSpec,
 # After specs: registers the "senac2017_music" preset (Senac et al. 2017's music-feature map).
 from genrekit.features import music
 from genrekit.features.music import MusicFeatureMap
+# Registers "musicnn" (musicnn's own input) and "musicnn_coarse" (the same made from coarse-mel).
+from genrekit.features import musicnn_input
 
 __all__ = [
     "PRESETS", "ClipSpec", "ExtractionReport", "Failure", "FeatureCache", "FeatureSpec", "LogMelSpec",
     "MusicFeatureMap", "StftSpec", "SummarySpec", "clip_frames", "compute_features", "default_root", "extract", "from_dict",
-    "get", "load_features", "music", "n_clips", "names", "random_clip", "register",
+    "get", "load_features", "music", "musicnn_input", "n_clips", "names", "random_clip", "register",
 ]
