@@ -63,8 +63,8 @@ PEAK_DB = 30.0
 
 #: Gain from 2048-point to 512-point power: the (512 / 2048)^2 of a steady sinusoid (-12.04 dB)
 #: plus the median difference of the time-averaged spectra of musicnn's real input and the projected
-#: full-resolution 128-band mel over bands 0-93 of the ten excerpts (+4.63 dB; the band-to-band
-#: spread of that difference is +-0.3 dB): music is between a sinusoid and noise.
+#: full-resolution 128-band mel over bands 0-93 of the ten excerpts (+4.63 dB; standard deviation across
+#: bands 0.15 dB): music is between a sinusoid and noise.
 GAIN_DB = -12.04 + 4.63
 
 #: Extra gain of musicnn's two top bands (7.6-8 kHz), measured the same way: soxr's anti-aliasing
