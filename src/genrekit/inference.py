@@ -21,7 +21,6 @@ import hashlib
 import os
 import sys
 import warnings
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
@@ -34,6 +33,7 @@ from genrekit.errors import ConfigError, GenrekitError, reason
 from genrekit.features import clips as clipping
 from genrekit.features.extraction import Bounded, default_workers, worker_pool
 from genrekit.features.windows import DEFAULT_WINDOW_SECONDS, Window, file_windows, read_windows, windows
+from genrekit.threads import torch_threads
 
 __all__ = ["Classifier", "Prediction", "Segment", "TorchScorer", "NetworkScorer", "ClassicalScorer",
            "load_model", "save_model", "bundled_model_path", "expand_paths", "MODEL_FORMAT"]
@@ -180,17 +180,6 @@ class ClassicalScorer:
             probabilities[0, self.pipeline.classes_] = scores.mean(axis=0)
             out.append(probabilities)
         return out
-
-
-@contextmanager
-def _torch_threads(n: int):
-    """Run PyTorch operators on ``n`` threads inside the block."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:
@@ -344,7 +333,7 @@ class Classifier:
                                              segment_seconds))
             ready.clear()
 
-        with worker_pool(workers, preload=["genrekit.features.windows"]) as pool, _torch_threads(1):
+        with worker_pool(workers, preload=["genrekit.features.windows"]) as pool, torch_threads(1):
             tasks = Bounded(pool, range(len(files)),
                             lambda p, index: p.submit(read_windows, files[index], self.spec, self.window_seconds),
                             4 * workers)

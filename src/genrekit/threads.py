@@ -1,5 +1,7 @@
 """Thread counts of the numeric libraries, set in one place.
 
+:func:`one_blas_thread` for NumPy / SciPy feature code, :func:`torch_threads` for PyTorch operators.
+
 Why features run on one BLAS thread
 -----------------------------------
 OpenBLAS splits some products (matrix-vector products, small matrix products) across its
@@ -29,7 +31,7 @@ import threading
 from contextlib import contextmanager
 from typing import Iterator
 
-__all__ = ["one_blas_thread"]
+__all__ = ["one_blas_thread", "torch_threads"]
 
 _lock = threading.Lock()
 _active = 0          # blocks open now, in any thread of this process
@@ -70,3 +72,24 @@ def one_blas_thread() -> Iterator[None]:
             if _active == 0:
                 _restore.restore_original_limits()
                 _restore = None
+
+
+@contextmanager
+def torch_threads(n: int) -> Iterator[None]:
+    """Run PyTorch operators on ``n`` threads inside the block, then restore the previous count.
+
+    Process-wide like BLAS's; used where a fixed count matters: scoring beside busy worker
+    processes (an OpenMP pool beside them spins) and pretrained embeddings that are cached
+    (computed on one thread, so a cached value does not depend on the process that made it).
+    """
+    import torch
+
+    previous = torch.get_num_threads()
+    if previous == n:
+        yield
+        return
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
