@@ -15,6 +15,8 @@ SHARED_DATA = Path(os.environ.get("GENREKIT_SHARED_DATA", REPO.parent / "shared"
 SAMPLES = SHARED_DATA / "gtzan-samples"
 SPLITS = SHARED_DATA / "gtzan-splits"
 COARSE_MEL = SHARED_DATA / "gtzan-coarse-mel"
+# The musicnn 0.1.0 wheel (pip download --no-deps musicnn==0.1.0), for the tests that re-read its checkpoints.
+MUSICNN_WHEEL = os.environ.get("GENREKIT_MUSICNN_WHEEL")
 SR = 22050
 
 
@@ -43,6 +45,15 @@ def splits_dir() -> Path:
     if not SPLITS.is_dir():
         pytest.skip(f"{SPLITS} not present")
     return SPLITS
+
+
+@pytest.fixture
+def musicnn_wheel() -> Path:
+    """The musicnn 0.1.0 wheel named by ``GENREKIT_MUSICNN_WHEEL`` (skips without it)."""
+    if not MUSICNN_WHEEL or not Path(MUSICNN_WHEEL).is_file():
+        pytest.skip("set GENREKIT_MUSICNN_WHEEL to musicnn-0.1.0-py3-none-any.whl "
+                    "(pip download --no-deps musicnn==0.1.0) to test against musicnn's own checkpoints")
+    return Path(MUSICNN_WHEEL)
 
 
 def tone(freq: float = 440.0, seconds: float = 1.0, sr: int = SR, amplitude: float = 0.5) -> np.ndarray:

@@ -127,3 +127,22 @@ def test_bad_specs_and_options():
         features.ClipSpec(10, 5, short="wrap")
     with pytest.raises(ConfigError, match="unknown feature kind"):
         features.from_dict({"kind": "wavelet"})
+
+
+def test_musicnn_bad_names_inputs_and_wheels(tmp_path):
+    import torch
+
+    from genrekit.models import musicnn
+
+    with pytest.raises(ConfigError, match="unknown musicnn model 'MSD_vgg'; choose one of MSD_musicnn, MTT_musicnn"):
+        musicnn.load("MSD_vgg")
+    net = musicnn.Musicnn()
+    for shape in [(187, 96), (2, 187, 128), (2, 0, 96)]:
+        with pytest.raises(ConfigError, match=r"musicnn expects log-mel patches of shape \[batch, frames, 96\]"):
+            net(torch.zeros(shape))
+    fake = tmp_path / musicnn.WHEEL
+    fake.write_bytes(b"not a wheel")
+    with pytest.raises(GenrekitError, match=f"{fake}: SHA-256 .* is not that of"):
+        musicnn.convert_wheel(fake, "MSD_musicnn")
+    with pytest.raises(GenrekitError, match=r"nope\.whl: cannot read the musicnn wheel"):
+        musicnn.convert_wheel(tmp_path / "nope.whl", "MSD_musicnn")
