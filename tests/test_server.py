@@ -19,7 +19,7 @@ from live_server import get, post_file, running_server
 
 MAX_MB = 2.0  # small, so that an over-limit upload is a 60 s WAV
 SECONDS = 25.0  # three 10 s timeline segments
-HEADER_TIMEOUT = 2.0  # seconds a client may take to send its headers (--header-timeout)
+HEADER_TIMEOUT = 1.0  # seconds a client may take to send its headers (--header-timeout)
 BOUNDARY = "b0undary"
 
 
