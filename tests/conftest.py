@@ -3,7 +3,10 @@ small generated signals and files."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -95,3 +98,38 @@ def coarse_model(coarse_run):
     from genrekit.inference import load_model
 
     return load_model(coarse_run)
+
+
+@contextlib.contextmanager
+def tmpfs(folder: Path, size: str = "2m") -> Iterator[Path]:
+    """A small RAM file system mounted at ``folder`` (created), to fill up for real; unmounted after.
+
+    Skips the test when not root or when the mount fails (a container without the right to mount).
+    """
+    if os.geteuid() != 0:
+        pytest.skip("filling a disk for real needs a small tmpfs, and mounting one needs root")
+    folder.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs at {folder}: {done.stderr.strip()}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "--lazy", str(folder)], capture_output=True)
+
+
+def fill(folder: Path, leave: int) -> Path:
+    """Write a filler file into ``folder`` that leaves about ``leave`` bytes free on its file system."""
+    stat = os.statvfs(folder)
+    filler = folder / "filler"
+    with open(filler, "ab") as out:
+        out.write(bytes(max(0, stat.f_bavail * stat.f_frsize - leave)))
+    return filler
+
+
+@pytest.fixture
+def small_disk(tmp_path) -> Iterator[Path]:
+    """A 2 MB tmpfs in the test's folder (root only, see :func:`tmpfs`)."""
+    with tmpfs(tmp_path / "small-disk") as folder:
+        yield folder

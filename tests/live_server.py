@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.error
@@ -31,42 +33,51 @@ def genrekit_command() -> list[str]:
 
 
 @contextlib.contextmanager
-def running_server(model: Path, max_mb: float) -> Iterator[str]:
-    """Start ``genrekit serve --model MODEL --port N --max-mb MAX_MB``; yield its URL once /health answers."""
+def running_server(model: Path, max_mb: float, *options: str, log: Path | None = None,
+                   env: dict[str, str] | None = None) -> Iterator[str]:
+    """Start ``genrekit serve --model MODEL --port N --max-mb MAX_MB [OPTIONS]``; yield its URL once /health
+    answers. Its stdout and stderr go to the file ``log`` (a temporary one by default); ``env`` adds variables."""
     port = free_port()
     command = genrekit_command() + ["serve", "--model", str(model), "--host", "127.0.0.1", "--port", str(port),
-                                    "--max-mb", str(max_mb)]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"genrekit serve exited with {process.returncode}:\n{process.stdout.read()}")
-            try:
-                with urllib.request.urlopen(url + "/health", timeout=2):
-                    break
-            except (urllib.error.URLError, ConnectionError):
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"genrekit serve did not answer /health within {STARTUP_SECONDS} s")
-                time.sleep(0.2)
-        yield url
-    finally:
-        process.terminate()
+                                    "--max-mb", str(max_mb), *options]
+    with tempfile.TemporaryDirectory() as scratch:
+        log = Path(log or Path(scratch) / "serve.log")
+        with open(log, "a") as output:
+            process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, text=True,
+                                       env={**os.environ, **(env or {})})
+        url = f"http://127.0.0.1:{port}"
         try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+            deadline = time.monotonic() + STARTUP_SECONDS
+            while True:
+                if process.poll() is not None:
+                    raise RuntimeError(f"genrekit serve exited with {process.returncode}:\n{log.read_text()}")
+                try:
+                    with urllib.request.urlopen(url + "/health", timeout=2):
+                        break
+                except (urllib.error.URLError, ConnectionError):
+                    if time.monotonic() > deadline:
+                        raise RuntimeError(f"genrekit serve did not answer /health within {STARTUP_SECONDS} s")
+                    time.sleep(0.2)
+            yield url
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
 
 @contextlib.contextmanager
 def threaded_server(app) -> Iterator[str]:
-    """Serve an ASGI ``app`` with uvicorn in a thread of this process; yield its URL once it listens."""
+    """Serve an ASGI ``app`` with uvicorn, configured as ``genrekit serve`` does, in a thread of this
+    process; yield its URL once it listens."""
     import uvicorn
 
+    from genrekit.apps.serve_cmd import server_config
+
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(server_config(app, "127.0.0.1", port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:

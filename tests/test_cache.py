@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 
 import numpy as np
+import pytest
 
 from conftest import noise, write
 from genrekit import features
+from genrekit.errors import ConfigError, DiskFullError
 from genrekit.features.cache import FeatureCache, default_root
 
 
@@ -65,3 +67,32 @@ def test_a_corrupt_entry_is_a_miss(tmp_path):
 def test_default_root_follows_the_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("GENREKIT_CACHE", str(tmp_path))
     assert default_root() == tmp_path / "features"
+
+
+@pytest.mark.parametrize("where", ["root", "above", "spec folder"])
+def test_a_file_where_the_cache_folder_should_be_is_a_config_error(tmp_path, where):
+    spec = features.get("yang2019")
+    file = tmp_path / "x"
+    file.write_text("not a folder")
+    root = {"root": file, "above": file / "cache", "spec folder": tmp_path}[where]
+    if where == "spec folder":
+        file.rename(tmp_path / f"{spec.kind}-{spec.key()}")
+        file = tmp_path / f"{spec.kind}-{spec.key()}"
+    with pytest.raises(ConfigError) as caught:
+        FeatureCache(root, spec)
+    assert str(caught.value).startswith(f"{file}: is a file, not a folder")
+
+
+def test_a_full_disk_is_a_disk_full_error_and_keeps_every_entry_whole(tmp_path, small_disk):
+    paths = [write(tmp_path / f"{i}.wav", noise(0.2, seed=i)) for i in range(8)]
+    cache = FeatureCache(small_disk / "cache", features.get("yang2019"))
+    stored = []
+    with pytest.raises(DiskFullError) as caught:
+        for path in paths:  # 400 kB each: the 2 MB disk fills on the fifth or so
+            cache.put(path, np.full((256, 400), float(len(stored)), np.float32))
+            stored.append(path)
+    assert caught.value.path == str(small_disk / "cache") and "features computed so far are kept" in str(caught.value)
+    assert 0 < len(stored) < len(paths) and len(cache.entries()) == len(stored)
+    assert not list(cache.dir.glob("*/.tmp-*"))
+    for i, path in enumerate(stored):
+        np.testing.assert_array_equal(cache.get(path), np.full((256, 400), float(i), np.float32))

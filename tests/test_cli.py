@@ -7,10 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from conftest import noise, write
+from conftest import fill, noise, write
 from genrekit.apps.cli import app
 
 runner = CliRunner()
@@ -91,3 +92,45 @@ def test_train_command_writes_metrics_json(tmp_path):
     assert metrics["model"] == "dong2018" and metrics["epochs_run"] == 2 and metrics["test"]["n_tracks"] == 10
     assert "test: track accuracy" in result.stdout
     assert "epoch 2/2" in result.stderr  # one line per epoch when not on a terminal
+
+
+def error_lines(stderr: str) -> list[str]:
+    """The ``error:`` lines of a command's stderr, after checking that it printed no traceback."""
+    assert "Traceback" not in stderr, stderr
+    return [line for line in stderr.splitlines() if line.startswith("error:")]
+
+
+def test_a_file_given_as_cache_folder_is_one_error_line(music, tmp_path):
+    file = tmp_path / "cache.txt"
+    file.write_text("a file, not a folder")
+    result = subprocess.run(genrekit_command() + ["features", "--dataset", "folder", "--root", str(music),
+                                                  "--cache", str(file)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert error_lines(result.stderr) == [f"error: {file}: is a file, not a folder; give the feature cache a "
+                                          "folder (it is created if missing)"]
+
+
+def test_a_full_disk_stops_extraction_with_one_line_and_the_next_run_resumes(tmp_path, small_disk):
+    """Twelve 3.5 s tracks make 155 kB entries; the disk has room for about four of them."""
+    for i in range(12):
+        write(tmp_path / "music" / ("jazz" if i % 2 else "rock") / f"{i}.wav", noise(3.5, seed=i))
+    cache = small_disk / "cache"
+    command = genrekit_command() + ["features", "--dataset", "folder", "--root", str(tmp_path / "music"),
+                                    "--spec", "yang2019", "--cache", str(cache), "--workers", "2", "--json"]
+    filler = fill(small_disk, 700_000)
+    full = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert full.returncode == 2
+    assert error_lines(full.stderr) == [f"error: disk full while writing {cache}: free some space and run the same "
+                                        "command again; the features computed so far are kept, and the next run "
+                                        "computes only the rest"]
+    assert full.stderr.splitlines()[-1].startswith("error:")
+    entries = list(cache.glob("log_mel-*/*/*.npy"))
+    assert 0 < len(entries) < 12 and not list(cache.glob("log_mel-*/*/.tmp-*"))
+    assert all(np.load(entry).shape[0] == 256 for entry in entries)
+
+    filler.unlink()
+    again = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0, again.stderr
+    report = json.loads(again.stdout)
+    assert len(report["cached"]) == len(entries) and len(report["computed"]) == 12 - len(entries)
+    assert not report["failed"]

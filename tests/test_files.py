@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from genrekit.errors import DiskFullError
 from genrekit.files import TEMP_PREFIX, atomic_write, atomic_write_text, cache_home
 
 
@@ -48,3 +49,13 @@ def test_atomic_write_gives_ordinary_permissions(tmp_path):
     finally:
         os.umask(mask)
     assert stat.S_IMODE(path.stat().st_mode) == 0o644
+
+
+def test_a_full_disk_is_a_disk_full_error_and_keeps_the_old_file(small_disk):
+    target = small_disk / "a.bin"
+    atomic_write(target, lambda s: s.write(b"old"))
+    with pytest.raises(DiskFullError) as caught:
+        atomic_write(target, lambda s: s.write(bytes(4_000_000)))  # twice the disk
+    assert caught.value.path == str(target)
+    assert target.read_bytes() == b"old"
+    assert [p.name for p in small_disk.iterdir()] == ["a.bin"]

@@ -5,12 +5,15 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import subprocess
 
 import pytest
 from typer.testing import CliRunner
 
 from conftest import noise, tone, write
 from genrekit.apps.cli import app
+from test_cli import error_lines, genrekit_command
 
 runner = CliRunner()
 
@@ -110,3 +113,27 @@ def test_export_writes_onnx_and_model_files_that_predict_loads(coarse_run, libra
 def test_export_needs_an_output():
     result = runner.invoke(app, ["export", "somewhere"])
     assert result.exit_code == 2 and "--onnx" in result.output
+
+
+def test_output_to_a_full_device_is_one_error_line(coarse_run, library):
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full on this system")
+    command = genrekit_command() + ["predict", str(library), "--model", str(coarse_run), "-j", "1",
+                                    "--format", "json"]
+    with open("/dev/full", "w") as full:
+        result = subprocess.run(command, stdout=full, stderr=subprocess.PIPE, text=True, timeout=120)
+    assert result.returncode == 2
+    assert error_lines(result.stderr) == ["error: disk full while writing the standard output: free some space "
+                                          "and run the same command again"]
+    assert "Exception ignored" not in result.stderr
+
+
+def test_a_reader_that_closes_early_ends_the_command_quietly(coarse_run, library):
+    """`genrekit predict ... | head -1`: the reader is gone before the output is written."""
+    command = genrekit_command() + ["predict", str(library), "--model", str(coarse_run), "-j", "1"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process.stdout.close()
+    stderr = process.stderr.read()
+    process.wait(timeout=120)
+    assert process.returncode != 0  # like a Unix tool stopped by SIGPIPE
+    assert "Traceback" not in stderr and "Error" not in stderr and "error:" not in stderr, stderr

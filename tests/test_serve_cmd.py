@@ -30,9 +30,21 @@ def test_help_shows_the_defaults():
     assert "127.0.0.1" in result.output and "8000" in result.output and "--max-mb" in result.output
 
 
-def test_non_positive_limit_is_refused_before_loading():
-    result = CliRunner().invoke(app, ["serve", "--max-mb", "0"])
-    assert isinstance(result.exception, ConfigError) and "--max-mb" in str(result.exception)
+@pytest.mark.parametrize("option", ["--max-mb", "--header-timeout"])
+@pytest.mark.parametrize("value", ["0", "-1", "nan", "inf", "-inf"])
+def test_limits_that_are_not_positive_numbers_are_refused_while_parsing(option, value):
+    """Refused before anything is loaded: a missing model would be a different error."""
+    result = CliRunner().invoke(app, ["serve", option, value, "--model", "/no/such/model"])
+    assert isinstance(result.exception, ConfigError), result.output
+    assert str(result.exception) == f"{option} must be a positive number of " \
+                                    f"{'MB' if option == '--max-mb' else 'seconds'}, got {float(value):g}"
+
+
+def test_a_nan_limit_is_one_error_line_and_exit_2():
+    done = subprocess.run(genrekit_command() + ["serve", "--max-mb", "nan"], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 2
+    assert done.stderr == "error: --max-mb must be a positive number of MB, got nan\n"
 
 
 def test_public_host_warns_and_a_missing_model_is_one_error_line(tmp_path):

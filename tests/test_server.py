@@ -1,9 +1,12 @@
-"""genrekit serve over real HTTP: a `genrekit serve` process on a loopback port, good and bad uploads."""
+"""genrekit serve over real HTTP: a `genrekit serve` process on a loopback port, good and bad uploads,
+clients that go away or never finish their headers, and a full temporary folder."""
 
 from __future__ import annotations
 
 import json
+import socket
 import struct
+import time
 import urllib.error
 import urllib.request
 import zlib
@@ -11,11 +14,13 @@ import zlib
 import numpy as np
 import pytest
 
-from conftest import SR, noise, tone, write
+from conftest import SR, fill, noise, tmpfs, tone, write
 from live_server import get, post_file, running_server
 
 MAX_MB = 2.0  # small, so that an over-limit upload is a 60 s WAV
 SECONDS = 25.0  # three 10 s timeline segments
+HEADER_TIMEOUT = 1.0  # seconds a client may take to send its headers (--header-timeout)
+BOUNDARY = "b0undary"
 
 
 def music(seconds: float = SECONDS) -> np.ndarray:
@@ -32,8 +37,13 @@ def png_bytes() -> bytes:
 
 
 @pytest.fixture(scope="module")
-def server(coarse_run):
-    with running_server(coarse_run, MAX_MB) as url:
+def server_log(tmp_path_factory):
+    return tmp_path_factory.mktemp("serve") / "serve.log"
+
+
+@pytest.fixture(scope="module")
+def server(coarse_run, server_log):
+    with running_server(coarse_run, MAX_MB, "--header-timeout", str(HEADER_TIMEOUT), log=server_log) as url:
         yield url
 
 
@@ -178,3 +188,164 @@ def test_page_is_self_contained(server, coarse_model):
     assert status == 200 and content_type.startswith("text/html")
     assert coarse_model.model_id in page and 'id="file"' in page and "<label" in page
     assert "http://" not in page and "https://" not in page and "src=" not in page
+
+
+# Raw HTTP on sockets: bodies cut short, clients that leave, headers that never end -----------------
+def address(url: str) -> tuple[str, int]:
+    host, port = url.rsplit("/", 1)[-1].rsplit(":", 1)
+    return host, int(port)
+
+
+def multipart(filename: str, content: bytes) -> bytes:
+    """A whole multipart/form-data body with one file part, ending with the closing boundary."""
+    return (f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
+            "Content-Type: audio/wav\r\n\r\n").encode() + content + f"\r\n--{BOUNDARY}--\r\n".encode()
+
+
+def request_head(length: int) -> bytes:
+    return (f"POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; boundary={BOUNDARY}"
+            f"\r\nContent-Length: {length}\r\n\r\n").encode()
+
+
+def read_response(connection: socket.socket) -> tuple[int, bytes]:
+    """``(status, body)`` of one HTTP/1.1 response with a Content-Length, read from a raw socket."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = connection.recv(65536)
+        assert chunk, f"the server closed the connection; got {data!r}"
+        data += chunk
+    head, body = data.split(b"\r\n\r\n", 1)
+    length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length"))
+    while len(body) < length:
+        body += connection.recv(65536)
+    return int(head.split()[1]), body
+
+
+def closed_by_server(connection: socket.socket) -> bool:
+    """Wait for the server to close; True when it did without sending anything."""
+    try:
+        return connection.recv(1024) == b""
+    except ConnectionResetError:
+        return True
+
+
+def log_since(log, offset: int, until, seconds: float = 30.0) -> list[str]:
+    """The server log's lines after byte ``offset``, once ``until(lines)`` holds (or ``seconds`` passed)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        with open(log, "rb") as stream:
+            stream.seek(offset)
+            lines = stream.read().decode(errors="replace").splitlines()
+        if until(lines) or time.monotonic() > deadline:
+            return lines
+        time.sleep(0.1)
+
+
+GONE = "the client closed the connection"
+NOT_CLASSIFIED = ("(nothing was classified)", "(it was not classified)")
+
+
+@pytest.mark.parametrize("cut", ["in the part's headers", "in the file", "before the closing boundary"])
+def test_a_multipart_body_cut_short_is_400(server, files, cut):
+    body = multipart("song.wav", files["wav"].read_bytes())
+    at = {"in the part's headers": 40, "in the file": len(body) // 2,
+          "before the closing boundary": len(body) - len(f"--{BOUNDARY}--\r\n")}[cut]
+    request = urllib.request.Request(server + "/predict", data=body[:at], method="POST",
+                                     headers={"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"})
+    with pytest.raises(urllib.error.HTTPError) as error:
+        urllib.request.urlopen(request, timeout=30)
+    assert error.value.code == 400 and error.value.headers["content-type"] == "application/json"
+    assert "ends before its closing boundary" in json.loads(error.value.read())["detail"]
+
+
+def test_abandoned_uploads_cost_one_log_line_each(server, server_log, files):
+    """Clients that send the headers and half the body, then close: one line each, no traceback."""
+    body = multipart("song.wav", files["wav"].read_bytes())
+    offset, n = server_log.stat().st_size, 20
+    for _ in range(n):
+        with socket.create_connection(address(server)) as connection:
+            connection.sendall(request_head(len(body)) + body[:len(body) // 2])
+    lines = log_since(server_log, offset, lambda lines: sum(GONE in line for line in lines) >= n)
+    assert not any("Traceback" in line or "Error" in line for line in lines), "\n".join(lines)
+    assert len(lines) == n and all(GONE in line and NOT_CLASSIFIED[0] in line for line in lines), "\n".join(lines)
+    assert get(server + "/health")[0] == 200
+
+
+def test_a_connection_that_does_not_finish_its_headers_is_closed(server):
+    for sent in (b"", b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n"):
+        with socket.create_connection(address(server), timeout=HEADER_TIMEOUT + 20) as connection:
+            start = time.monotonic()
+            connection.sendall(sent)
+            assert closed_by_server(connection), sent
+            assert time.monotonic() - start < HEADER_TIMEOUT + 5, sent
+
+
+def test_the_header_timeout_applies_to_each_request_of_a_kept_alive_connection(server):
+    with socket.create_connection(address(server), timeout=HEADER_TIMEOUT + 20) as connection:
+        for part in (b"GET /health HTTP/1.1\r\n", b"Host: 127.0.0.1\r\n", b"\r\n"):  # slow, but in time
+            connection.sendall(part)
+            time.sleep(HEADER_TIMEOUT / 8)
+        status, body = read_response(connection)
+        assert status == 200 and json.loads(body)["status"] == "ok"
+        start = time.monotonic()
+        connection.sendall(b"GET /health HTTP/1.1\r\n")  # the next request never ends its headers
+        assert closed_by_server(connection)
+        assert time.monotonic() - start < HEADER_TIMEOUT + 5
+
+
+@pytest.fixture(scope="module")
+def roomy_server(coarse_run, tmp_path_factory):
+    """A server with a 30 MB limit, for uploads long enough to keep both model threads busy for a while."""
+    log = tmp_path_factory.mktemp("roomy") / "serve.log"
+    with running_server(coarse_run, 30.0, log=log) as url:
+        yield url, log
+
+
+def test_an_upload_whose_client_left_while_it_waited_is_not_classified(roomy_server, tmp_path):
+    """Two clients keep the model's two threads busy with 4-minute files (seconds of work); four more
+    send whole uploads and leave at once. Their files wait, and are dropped unclassified."""
+    url, log = roomy_server
+    long_body = multipart("long.wav", write(tmp_path / "long.wav", music(240.0), subtype="PCM_16").read_bytes())
+    short_body = multipart("short.wav", write(tmp_path / "short.wav", music(4.0), subtype="PCM_16").read_bytes())
+    offset = log.stat().st_size
+    busy = [socket.create_connection(address(url), timeout=120) for _ in range(2)]
+    try:
+        for connection in busy:
+            connection.sendall(request_head(len(long_body)) + long_body)
+        time.sleep(1.0)  # both received and being classified
+        for _ in range(4):
+            with socket.create_connection(address(url)) as connection:
+                connection.sendall(request_head(len(short_body)) + short_body)
+        lines = log_since(log, offset, lambda lines: sum(GONE in line for line in lines) >= 4)
+        assert [read_response(connection)[0] for connection in busy] == [200, 200]  # the patient ones
+    finally:
+        for connection in busy:
+            connection.close()
+    gone = [line for line in lines if GONE in line]
+    assert len(gone) == 4 and all(line.endswith(NOT_CLASSIFIED) for line in gone), "\n".join(lines)
+    assert not any("Traceback" in line for line in lines)
+
+
+@pytest.fixture(scope="module")
+def full_server(coarse_run, tmp_path_factory):
+    """A server whose temporary folder is a 2 MB tmpfs (root only)."""
+    base = tmp_path_factory.mktemp("full-server")
+    with tmpfs(base / "tmp") as folder:
+        with running_server(coarse_run, MAX_MB, log=base / "serve.log", env={"TMPDIR": str(folder)}) as url:
+            yield url, folder, base / "serve.log"
+
+
+def test_a_full_temporary_folder_is_507_and_the_server_recovers(full_server, files, tmp_path):
+    url, folder, log = full_server
+    small = write(tmp_path / "small.wav", music(12.0), subtype="PCM_16")  # 0.5 MB: kept in memory, then saved
+    big = files["wav"]  # 1.1 MB: spooled to the temporary folder while it is received
+    filler = fill(folder, 300_000)
+    for path in (small, big):
+        status, result = post_file(url + "/predict", path.name, path.read_bytes())
+        assert status == 507, result
+        assert result["detail"].startswith("the server has no space left to store the upload")
+    filler.unlink()  # (a file over 1 MB briefly takes twice its size: starlette's spool, then our copy)
+    status, result = post_file(url + "/predict", small.name, small.read_bytes())
+    assert status == 200 and result["genre"]
+    text = log.read_text()
+    assert "Traceback" not in text and text.count("refused with 507: no space left") == 2

@@ -12,10 +12,10 @@ import time
 import pytest
 from typer.testing import CliRunner
 
-from conftest import noise, tone, write
+from conftest import fill, noise, tone, write
 from genrekit.apps import cli
 from genrekit.apps.cli import app
-from test_cli import genrekit_command
+from test_cli import error_lines, genrekit_command
 from test_tagger import make_library
 
 runner = CliRunner()
@@ -123,3 +123,32 @@ def test_a_killed_run_resumes_without_losing_or_repeating_a_track(tmp_path, coar
     assert sorted(after) == files  # every file, once (path is the table's unique key)
     assert all(status == "ok" and attempts == 1 for status, _, attempts in after.values())  # none done twice
     assert all(after[path] == row for path, row in before.items())  # committed before the kill: untouched
+
+
+def test_a_full_disk_stops_tagging_with_one_line_and_the_next_run_resumes(tmp_path, coarse_run, small_disk):
+    """The catalogue on a 2 MB disk with 200 kB free: its WAL fills after about ten files."""
+    library = tmp_path / "library"
+    for i in range(30):
+        write(library / f"track{i:02d}.wav", noise(3.5, seed=i, amplitude=0.05 + 0.01 * i))
+    db = small_disk / "catalogue.sqlite"
+    command = genrekit_command() + ["tag", str(library), "--db", str(db), "--model", str(coarse_run), "-j", "1"]
+    filler = fill(small_disk, 200_000)
+    full = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert full.returncode == 2
+    assert error_lines(full.stderr) == [f"error: disk full while writing {db}: free some space and run the same "
+                                        "command again; every file classified so far is kept in the catalogue, "
+                                        "and the next run goes on from there"]
+    with sqlite3.connect(db) as connection:  # still full: only reading
+        assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        rows = connection.execute("SELECT status, genre, probabilities FROM tracks").fetchall()
+    assert 0 < len(rows) < 30
+    assert all(status == "ok" and genre in json.loads(probabilities) for status, genre, probabilities in rows)
+    before = tracks(db)
+
+    filler.unlink()
+    again = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0, again.stderr
+    assert f"30 files: {30 - len(before)} new" in again.stdout
+    after = tracks(db)
+    assert len(after) == 30 and all(status == "ok" and attempts == 1 for status, _, attempts in after.values())
+    assert all(after[path] == row for path, row in before.items())  # kept as they were, not done again

@@ -7,7 +7,18 @@ The message always says which file or option was wrong and what to do about it.
 
 from __future__ import annotations
 
-__all__ = ["GenrekitError", "AudioError", "DatasetError", "FeatureError", "ConfigError", "reason"]
+import contextlib
+import errno
+import sqlite3
+from collections.abc import Iterator
+
+__all__ = ["GenrekitError", "AudioError", "DatasetError", "FeatureError", "ConfigError", "DiskFullError",
+           "reason", "is_disk_full", "disk_full_as_error"]
+
+#: ``errno`` values of a write refused for want of space: the disk, or the user's quota, is full.
+DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+#: SQLite's primary result code for "database or disk is full" (extended codes keep it in the low byte).
+_SQLITE_FULL = 13
 
 
 class GenrekitError(Exception):
@@ -41,6 +52,54 @@ class FeatureError(GenrekitError):
 
 class ConfigError(GenrekitError):
     """An option or configuration value is invalid."""
+
+
+class DiskFullError(GenrekitError):
+    """A write failed because the disk (or the user's quota) is full.
+
+    Parameters
+    ----------
+    path : str or path-like
+        What was being written: a file, a folder or a database.
+    kept : str, optional
+        What the person does not lose, e.g. ``"every file classified so far is kept in the catalogue"``.
+    """
+
+    def __init__(self, path, kept: str = ""):
+        self.path = str(path)
+        self.kept = kept
+        super().__init__(f"disk full while writing {self.path}: free some space and run the same command again"
+                         + (f"; {kept}" if kept else ""))
+
+    def __reduce__(self):  # raised in worker processes: pickle the arguments, not the message
+        return type(self), (self.path, self.kept)
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """True for an error that means "no space left": an ``OSError`` with ``ENOSPC`` or ``EDQUOT``,
+    or SQLite's ``SQLITE_FULL`` ("database or disk is full")."""
+    if isinstance(exc, OSError):
+        return exc.errno in DISK_FULL_ERRNOS
+    if isinstance(exc, sqlite3.Error):
+        code = getattr(exc, "sqlite_errorcode", None)  # Python >= 3.11
+        return (code & 0xFF) == _SQLITE_FULL if code is not None else "disk is full" in str(exc)
+    return False
+
+
+@contextlib.contextmanager
+def disk_full_as_error(path, kept: str = "") -> Iterator[None]:
+    """Turn a "no space left" error raised inside the block into a :class:`DiskFullError` naming ``path``.
+
+    A :class:`DiskFullError` from an inner block (say :func:`genrekit.files.atomic_write` of one
+    cache entry) is named again by the outer one, which knows what a person calls the thing (the
+    cache, the catalogue) and what is kept. Every other error passes unchanged.
+    """
+    try:
+        yield
+    except (OSError, sqlite3.Error, DiskFullError) as exc:
+        if isinstance(exc, DiskFullError) or is_disk_full(exc):
+            raise DiskFullError(path, kept) from exc
+        raise
 
 
 def reason(exc: BaseException, path) -> str:

@@ -12,6 +12,8 @@ import tempfile
 from pathlib import Path
 from typing import BinaryIO, Callable
 
+from genrekit.errors import disk_full_as_error
+
 __all__ = ["cache_home", "atomic_write", "atomic_write_text", "TEMP_PREFIX"]
 
 #: Name prefix of temporary files; whatever starts with it is an unfinished write.
@@ -37,21 +39,27 @@ def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], object]) -
     -------
     Path
         ``path``. If ``write`` raises, the temporary file is removed and ``path`` is untouched.
+
+    Raises
+    ------
+    genrekit.errors.DiskFullError
+        The disk (or quota) filled up: ``path`` is untouched, no temporary file is left.
     """
     path = Path(path)
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=TEMP_PREFIX, suffix=path.suffix)
-    try:
-        # mkstemp makes the file private (0600); give it the permissions a plain open() would.
-        os.chmod(tmp, 0o666 & ~_umask())
-        with os.fdopen(handle, "w+b") as stream:
-            write(stream)
-        os.replace(tmp, path)
-    except BaseException:
+    with disk_full_as_error(path):
+        handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=TEMP_PREFIX, suffix=path.suffix)
         try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+            # mkstemp makes the file private (0600); give it the permissions a plain open() would.
+            os.chmod(tmp, 0o666 & ~_umask())
+            with os.fdopen(handle, "w+b") as stream:
+                write(stream)
+            os.replace(tmp, path)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except FileNotFoundError:
+                pass
+            raise
     return path
 
 

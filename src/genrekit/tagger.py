@@ -33,6 +33,7 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -42,7 +43,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterable
 
-from genrekit.errors import GenrekitError
+from genrekit.errors import GenrekitError, disk_full_as_error
 
 __all__ = ["Catalogue", "FileIdentity", "TrackRecord", "TagSummary", "CatalogueReport", "tag_library", "report",
            "SCHEMA_VERSION", "IDENTITY"]
@@ -53,6 +54,8 @@ SCHEMA_VERSION = 1
 IDENTITY = "size + mtime_ns + sha1(size, first MiB, last MiB)"
 #: Bytes hashed at each end of a file.
 HASH_BYTES = 1 << 20
+#: What a person keeps when the catalogue's disk fills up (each file is its own transaction).
+_KEPT = "every file classified so far is kept in the catalogue, and the next run goes on from there"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -185,7 +188,8 @@ class Catalogue:
         self._db = sqlite3.connect(str(self.path), timeout=60.0)
         self._db.row_factory = sqlite3.Row
         try:
-            self._open()
+            with disk_full_as_error(self.path, _KEPT):
+                self._open()
         except sqlite3.DatabaseError as exc:
             self._db.close()
             raise GenrekitError(f"{self.path}: not a usable catalogue ({exc}); give another --db file") from None
@@ -216,6 +220,12 @@ class Catalogue:
 
     def close(self) -> None:
         self._db.close()
+
+    @contextlib.contextmanager
+    def _transaction(self):
+        """One transaction; a full disk rolls it back and raises :class:`~genrekit.errors.DiskFullError`."""
+        with disk_full_as_error(self.path, _KEPT), self._db:
+            yield
 
     def __enter__(self) -> "Catalogue":
         return self
@@ -267,7 +277,7 @@ class Catalogue:
         any earlier one and counting the attempt."""
         ok = prediction.error is None
         probabilities = json.dumps({k: round(v, 6) for k, v in prediction.probabilities.items()}) if ok else None
-        with self._db:
+        with self._transaction():
             self._db.execute(
                 """INSERT INTO tracks (path, size, mtime_ns, content_hash, status, genre, probabilities, model_id,
                                        seconds, error, tagged_at, attempts, written_genre, write_note)
@@ -284,14 +294,14 @@ class Catalogue:
 
     def set_identity(self, path: str | os.PathLike, identity: FileIdentity) -> None:
         """Store a new identity of a file whose content is known to be the same (touched, tagged)."""
-        with self._db:
+        with self._transaction():
             self._db.execute("UPDATE tracks SET size = ?, mtime_ns = ?, content_hash = ? WHERE path = ?",
                              (identity.size, identity.mtime_ns, identity.content_hash, os.path.abspath(path)))
 
     def set_written(self, path: str | os.PathLike, identity: FileIdentity, written_genre: str | None,
                     write_note: str | None) -> None:
         """Store the outcome of writing the genre into a file's tags, and the file's new identity."""
-        with self._db:
+        with self._transaction():
             self._db.execute("UPDATE tracks SET size = ?, mtime_ns = ?, content_hash = ?, written_genre = ?, "
                              "write_note = ? WHERE path = ?",
                              (identity.size, identity.mtime_ns, identity.content_hash, written_genre, write_note,
@@ -299,7 +309,7 @@ class Catalogue:
 
     def remove(self, paths: Iterable[str]) -> int:
         """Forget files; returns how many rows were deleted."""
-        with self._db:
+        with self._transaction():
             return self._db.executemany("DELETE FROM tracks WHERE path = ?", [(p,) for p in paths]).rowcount
 
 

@@ -2,12 +2,18 @@
 
 Every command is a thin call into the library: what it does, a Python user can do with
 the function it names. Errors a user can cause (a bad path, an unknown preset) are
-printed as one line on stderr with exit status 2, never as a traceback.
+printed as one line on stderr with exit status 2, never as a traceback; so is a full disk
+(``ENOSPC``, ``EDQUOT``, SQLite's "database or disk is full"), wherever the write was. A
+reader that closes the output early (``genrekit predict ... | head -1``) ends the command
+quietly, as it ends any Unix tool.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import sqlite3
+import stat
 import sys
 from enum import Enum
 from pathlib import Path
@@ -16,7 +22,7 @@ from typing import Optional
 import typer
 
 import genrekit
-from genrekit.errors import GenrekitError
+from genrekit.errors import DiskFullError, GenrekitError, is_disk_full
 
 app = typer.Typer(
     name="genrekit",
@@ -295,13 +301,41 @@ def report(
 def main() -> None:
     """Entry point of the ``genrekit`` script."""
     try:
-        app()
+        app()  # typer itself ends the command quietly (exit 1) when stdout is a closed pipe
     except GenrekitError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        sys.exit(2)
+        _fail(exc)
     except KeyboardInterrupt:
         typer.echo("interrupted; finished work is kept, run the same command again to resume", err=True)
         sys.exit(130)
+    except (OSError, sqlite3.Error) as exc:
+        if not is_disk_full(exc):
+            raise
+        _fail(DiskFullError(getattr(exc, "filename", None) or _unnamed_output()))
+
+
+def _fail(exc: GenrekitError) -> None:
+    """Print ``exc`` as one line on stderr and exit 2."""
+    typer.echo(f"error: {exc}", err=True)
+    try:
+        sys.stdout.flush()
+    except OSError:  # output that cannot be written: drop it, or the flush at exit prints a second message
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (ValueError, AttributeError):  # stdout closed or replaced
+        pass
+    sys.exit(2)
+
+
+def _unnamed_output() -> str:
+    """What a "no space left" error without a file name was writing: the standard output when it
+    is a device or a file on a full disk (``> /dev/full``, ``> out.json``), else some file."""
+    try:
+        fd = sys.stdout.fileno()
+        mode = os.fstat(fd).st_mode
+        if (stat.S_ISCHR(mode) and not os.isatty(fd)) or (stat.S_ISREG(mode) and os.fstatvfs(fd).f_bavail == 0):
+            return "the standard output"
+    except (OSError, ValueError, AttributeError):
+        pass
+    return "a file"
 
 
 if __name__ == "__main__":

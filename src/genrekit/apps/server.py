@@ -8,8 +8,9 @@ Endpoints
     A ``multipart/form-data`` upload with the audio in the field ``file``; answers the
     genre, its probabilities and a timeline (``Prediction.to_dict()``, the path replaced by
     the client's ``filename``). Refusals (:mod:`genrekit.apps.uploads`) answer
-    ``{"detail": message}`` with 413 (too large), 415 (not audio in a supported format) or
-    422 (no file, empty, damaged, silent, too short).
+    ``{"detail": message}`` with 400 (a malformed or cut-short multipart body), 413 (too
+    large), 415 (not audio in a supported format), 422 (no file, empty, damaged, silent, too
+    short) or 507 (the server's temporary folder is full).
 ``GET /``
     One self-contained page (:mod:`genrekit.apps.page`): drop a file, see the bar chart of
     genre probabilities and the timeline.
@@ -21,19 +22,26 @@ Endpoints
 The model runs in a small thread pool of its own, so the event loop keeps serving
 (``/health``, the page, other uploads) while a file is classified. Create the app with
 :func:`create_app`; ``genrekit serve`` (:mod:`genrekit.apps.serve_cmd`) runs it with uvicorn.
+
+A client that goes away (closes the connection before its upload is complete, or while its
+file waits for or is in the model's thread pool) costs one line in the log (logger
+``genrekit.server``), not a traceback. A file whose client has gone is not classified when it
+has not started yet; one already being classified finishes, and its answer is dropped.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import shutil
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
+from starlette.requests import ClientDisconnect
 
 import genrekit
 from genrekit.apps import page, uploads
@@ -41,13 +49,17 @@ from genrekit.apps.uploads import FIELD, UploadError
 
 __all__ = ["create_app", "DEFAULT_MAX_BYTES"]
 
+log = logging.getLogger("genrekit.server")
+
 #: The default upload limit: 50 MB holds about 9 minutes of CD-quality WAV.
 DEFAULT_MAX_BYTES = 50_000_000
 
 _REFUSALS = {
+    400: {"description": "The multipart body is malformed or cut short (no closing boundary)."},
     413: {"description": "The upload is larger than the server's limit."},
     415: {"description": "The file is not audio in a supported format (WAV, FLAC, OGG/Vorbis, MP3, AU, AIFF)."},
     422: {"description": "No file in the field `file`, or the audio is empty, damaged, silent or too short."},
+    507: {"description": "The server's temporary folder is full; try again later."},
 }
 # /predict reads its body itself (to cap its size while streaming), so the schema is declared here.
 _UPLOAD_BODY = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
@@ -84,7 +96,17 @@ def create_app(classifier, max_bytes: int = DEFAULT_MAX_BYTES, threads: int = 2)
 
     @app.exception_handler(UploadError)
     async def refused(_request: Request, exc: UploadError) -> JSONResponse:
+        if exc.status == 507:  # the operator must hear of it, not only the client
+            log.warning("%s: refused with 507: no space left in the temporary folder %s", _client(_request),
+                        tempfile.gettempdir())
         return JSONResponse({"detail": str(exc)}, status_code=exc.status)
+
+    @app.exception_handler(ClientDisconnect)
+    async def gone(request: Request, exc: ClientDisconnect) -> JSONResponse:
+        when = exc.args[0] if exc.args else "before its upload was complete (nothing was classified)"
+        log.info("%s: the client closed the connection %s", _client(request), when)
+        # uvicorn sends nothing on a closed connection; another server may deliver this.
+        return JSONResponse({"detail": "the connection closed before the request was complete"}, status_code=400)
 
     @app.get("/health", summary="Whether the service is up, and which model it runs")
     async def health() -> dict[str, Any]:
@@ -96,16 +118,52 @@ def create_app(classifier, max_bytes: int = DEFAULT_MAX_BYTES, threads: int = 2)
     async def predict(request: Request, segment_seconds: float = Query(
             10.0, gt=0.5, le=3600, description="Length of the timeline's segments in seconds.")) -> dict[str, Any]:
         """The genre of the file in the field ``file``, its probabilities and a timeline of segments."""
-        with tempfile.TemporaryDirectory(prefix="genrekit-upload-") as directory:
-            upload = await uploads.receive(request, Path(directory), max_bytes)
-            loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(executor, _classify, classifier, upload, segment_seconds)
+        directory = uploads.private_directory()
+        try:
+            upload = await uploads.receive(request, directory, max_bytes)
+            if await request.is_disconnected():
+                raise ClientDisconnect("after its upload, before it was classified (it was not classified)")
+            work = executor.submit(_classify, classifier, upload, segment_seconds)
+        except BaseException:
+            shutil.rmtree(directory, ignore_errors=True)
+            raise
+        # Removed when the work is done or cancelled, not before: a running thread may still read it.
+        work.add_done_callback(lambda _: shutil.rmtree(directory, ignore_errors=True))
+        return await _unless_gone(request, work)
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     async def index() -> str:
         return page.render(classifier.model_id, max_bytes)
 
     return app
+
+
+async def _unless_gone(request: Request, work: Future) -> Any:
+    """The result of ``work``, or :class:`ClientDisconnect` as soon as the client closes the
+    connection first; then ``work`` is cancelled if it has not started (a running one finishes)."""
+    answer = asyncio.wrap_future(work)
+    gone = asyncio.ensure_future(_disconnected(request))
+    try:
+        await asyncio.wait({answer, gone}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        gone.cancel()
+    if answer.done():
+        return answer.result()
+    started = not work.cancel()
+    answer.cancel()
+    raise ClientDisconnect("while its file was being classified (the answer is dropped)" if started else
+                           "while its file waited to be classified (it was not classified)")
+
+
+async def _disconnected(request: Request) -> None:
+    """Return when the client has closed the connection (after the request body was read)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        await asyncio.sleep(0.05)  # uvicorn blocks until the disconnect; a server that answers at once must not spin
+
+
+def _client(request: Request) -> str:
+    host, port = request.client if request.client else ("?", 0)
+    return f"{request.method} {request.url.path} from {host}:{port}"
 
 
 def _classify(classifier, upload: uploads.Upload, segment_seconds: float) -> dict[str, Any]:

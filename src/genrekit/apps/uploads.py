@@ -10,7 +10,9 @@ Used by :mod:`genrekit.apps.server`. Every way an upload can be refused is an
   :data:`genrekit.audio.SUPPORTED_EXTENSIONS`, or neither its first bytes (:func:`sniff`)
   nor the decoder recognise an audio format (a PNG or a text file renamed ``.wav``);
 * **422** the request or the audio cannot be used: not ``multipart/form-data``, no file in
-  the field, an empty file, or audio in a known format that is damaged or truncated.
+  the field, an empty file, or audio in a known format that is damaged or truncated;
+* **400** the multipart body is malformed, or ends before its closing boundary (cut short);
+* **507** the server has no space left to store the upload (its temporary folder is full).
 
 The client's file name is only echoed back, never used as a path: the file is written as
 ``upload<ext>`` inside a directory the caller owns.
@@ -18,8 +20,10 @@ The client's file name is only echoed back, never used as a path: the file is wr
 
 from __future__ import annotations
 
+import contextlib
 import shutil
-from collections.abc import AsyncIterator
+import tempfile
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,9 +33,10 @@ from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import Request
 
 from genrekit import audio
-from genrekit.errors import AudioError, GenrekitError
+from genrekit.errors import AudioError, GenrekitError, is_disk_full
 
-__all__ = ["UploadError", "Upload", "FIELD", "receive", "check_audio", "sniff", "too_large_message"]
+__all__ = ["UploadError", "Upload", "FIELD", "receive", "check_audio", "sniff", "too_large_message",
+           "private_directory"]
 
 #: The multipart field that carries the file.
 FIELD = "file"
@@ -50,6 +55,40 @@ class UploadError(GenrekitError):
 
 class _TooLarge(Exception):
     """The request body passed the limit while it was being read."""
+
+
+class _Parser(MultiPartParser):
+    """Starlette's parser, noting whether the body reached its closing boundary (``--BOUNDARY--``):
+    python-multipart ends quietly on a body that stops short of it."""
+
+    complete = False
+
+    def on_end(self) -> None:
+        self.complete = True
+
+
+@contextlib.contextmanager
+def _space() -> Iterator[None]:
+    """A full disk while storing an upload is a 507 for the client (and not a bare 500)."""
+    try:
+        yield
+    except OSError as exc:
+        if not is_disk_full(exc):
+            raise
+        raise UploadError(507, "the server has no space left to store the upload (its temporary folder is "
+                               "full); try again later, or send a shorter file") from None
+
+
+def private_directory() -> Path:
+    """A new private temporary directory for one upload (the caller removes it).
+
+    Raises
+    ------
+    UploadError
+        507 when the temporary folder is full.
+    """
+    with _space():
+        return Path(tempfile.mkdtemp(prefix="genrekit-upload-"))
 
 
 @dataclass(frozen=True)
@@ -113,7 +152,10 @@ async def receive(request: Request, directory: Path, max_bytes: int) -> Upload:
     ------
     UploadError
         413 (too large), 415 (an extension that is not audio), 422 (no multipart body,
-        no file in the field, an empty file) or 400 (a malformed multipart body).
+        no file in the field, an empty file), 400 (a malformed or cut-short multipart body)
+        or 507 (no space left to store it).
+    starlette.requests.ClientDisconnect
+        The client closed the connection before the whole body came.
     """
     if not request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
         raise UploadError(422, f"expected a multipart/form-data upload with the audio file in the field "
@@ -122,13 +164,18 @@ async def receive(request: Request, directory: Path, max_bytes: int) -> Upload:
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         raise UploadError(413, too_large_message(max_bytes))
-    parser = MultiPartParser(request.headers, _capped(request.stream(), limit), max_files=1, max_fields=16)
+    parser = _Parser(request.headers, _capped(request.stream(), limit), max_files=1, max_fields=16)
     try:
-        form = await parser.parse()
+        with _space():  # parts over 1 MB are spooled to the temporary folder
+            form = await parser.parse()
     except _TooLarge:
         raise UploadError(413, too_large_message(max_bytes)) from None
     except MultiPartException as exc:
         raise UploadError(400, f"the request body is not valid multipart/form-data ({exc.message})") from None
+    if not parser.complete:
+        await form.close()
+        raise UploadError(400, "the multipart/form-data body ends before its closing boundary: the upload was "
+                               "cut short or is malformed; send the file again")
     try:
         item = form.get(FIELD)
         if not isinstance(item, UploadFile):
@@ -140,7 +187,8 @@ async def receive(request: Request, directory: Path, max_bytes: int) -> Upload:
             raise UploadError(415, f"{filename!r} is not a supported audio file ({suffix}); genrekit reads "
                                    f"{_EXTENSIONS}")
         path = directory / f"upload{suffix}"
-        size = await run_in_threadpool(_save, item, path)
+        with _space():
+            size = await run_in_threadpool(_save, item, path)
     finally:
         await form.close()
     if size > max_bytes:  # the multipart overhead allowance let a slightly larger file through

@@ -27,10 +27,14 @@ from pathlib import Path
 
 import numpy as np
 
+from genrekit.errors import ConfigError, disk_full_as_error
 from genrekit.features.specs import FeatureSpec
 from genrekit.files import TEMP_PREFIX, atomic_write, cache_home
 
 __all__ = ["FeatureCache", "default_root", "file_identity"]
+
+#: What a person keeps when the cache's disk fills up: every entry is whole (written by rename).
+_KEPT = "the features computed so far are kept, and the next run computes only the rest"
 
 
 def default_root() -> Path:
@@ -70,11 +74,19 @@ class FeatureCache:
         self.spec = spec
         self.root = Path(root) if root is not None else default_root()
         self.dir = self.root / f"{spec.kind}-{spec.key()}"
-        self.dir.mkdir(parents=True, exist_ok=True)
+        try:
+            with disk_full_as_error(self.root, _KEPT):
+                self.dir.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError):  # the root, or a folder above or below it, is a file
+            file = next((p for p in (self.dir, *self.dir.parents) if p.exists() and not p.is_dir()), self.root)
+            where = "" if file == self.root else f", so the feature cache cannot be kept in {self.root}"
+            raise ConfigError(f"{file}: is a file, not a folder{where}; give the feature cache a folder "
+                              "(it is created if missing)") from None
         manifest = self.dir / "spec.json"
         if not manifest.exists():
             text = json.dumps(spec.to_dict(), indent=2, sort_keys=True, default=str).encode()
-            atomic_write(manifest, lambda stream: stream.write(text))
+            with disk_full_as_error(self.root, _KEPT):
+                atomic_write(manifest, lambda stream: stream.write(text))
 
     def entry(self, path: str | os.PathLike) -> Path:
         """Where the features of the file at ``path``, as it is now, are stored."""
@@ -103,11 +115,18 @@ class FeatureCache:
             return None
 
     def put(self, path: str | os.PathLike, features: np.ndarray) -> Path:
-        """Store a file's features atomically and drop stale entries of the same file."""
+        """Store a file's features atomically and drop stale entries of the same file.
+
+        Raises
+        ------
+        genrekit.errors.DiskFullError
+            The disk is full: no entry was written, and every earlier entry is whole.
+        """
         entry = self.entry(path)
-        entry.parent.mkdir(exist_ok=True)
         array = np.ascontiguousarray(features, dtype=np.float32)
-        atomic_write(entry, lambda stream: np.save(stream, array, allow_pickle=False))
+        with disk_full_as_error(self.root, _KEPT):
+            entry.parent.mkdir(exist_ok=True)
+            atomic_write(entry, lambda stream: np.save(stream, array, allow_pickle=False))
         prefix = entry.name.split("-", 1)[0]
         for stale in entry.parent.glob(f"{prefix}-*.npy"):
             if stale != entry:
