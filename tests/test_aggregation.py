@@ -59,3 +59,15 @@ def test_decide_tracks_and_bad_input():
         aggregation.decide(np.zeros((0, 3)))
     with pytest.raises(ConfigError, match="unknown aggregation"):
         aggregation.decide(P, "median")
+
+
+def test_geomean_is_the_softmax_of_the_mean_logits():
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(7, 10)) * 3
+    P = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    mean = logits.mean(axis=0)
+    np.testing.assert_allclose(aggregation.track_scores(P, "geomean"), np.exp(mean) / np.exp(mean).sum(), rtol=1e-9)
+    # a clip's vote is not capped at 1 as in "mean": one clip sure that a genre is wrong can overrule three
+    P2 = np.array([[1e-6, 1 - 1e-6], [0.9, 0.1], [0.9, 0.1], [0.9, 0.1]])
+    assert aggregation.decide(P2, "mean") == 0 and aggregation.decide(P2, "geomean") == 1
+    assert aggregation.track_scores(np.array([[1.0, 0.0]]), "geomean")[0] == pytest.approx(1.0)

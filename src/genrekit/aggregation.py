@@ -8,6 +8,9 @@ Each paper classifies short clips and decides per track:
 - ``vote``: each clip votes for its most probable genre, the track takes the majority
   (Senac et al. 2017, sec. 4.3; Wang, sec. IV-A); ties are broken by the summed
   probability of the tied genres;
+- ``geomean``: the normalised geometric mean of the clips' probabilities, i.e. the softmax of
+  the clips' mean logits; with a linear head on pooled features (genrekit's musicnn transfer
+  model) that is the head applied to the track's mean embedding;
 - across two models (Senac et al. 2017, sec. 4.3 and figure 2): ``fusion1`` averages all
   clips' probabilities of both models and takes the largest; ``fusion2`` averages the two
   models per clip, decides per clip, and takes the majority vote.
@@ -24,7 +27,10 @@ from genrekit.errors import ConfigError
 __all__ = ["RULES", "track_scores", "decide", "vote", "fusion1", "fusion2", "decide_tracks"]
 
 #: The single-model rules.
-RULES = ("sum", "mean", "vote")
+RULES = ("sum", "mean", "vote", "geomean")
+
+#: Probabilities below this are read as this in ``geomean`` (float32 softmax underflows to 0).
+TINY = 1e-30
 
 
 def _check(probabilities: np.ndarray) -> np.ndarray:
@@ -56,12 +62,13 @@ def track_scores(probabilities: np.ndarray, rule: str = "sum") -> np.ndarray:
     Parameters
     ----------
     probabilities : np.ndarray [shape=(n_clips, n_classes)]
-    rule : {"sum", "mean", "vote"}
+    rule : {"sum", "mean", "vote", "geomean"}
 
     Returns
     -------
     np.ndarray [shape=(n_classes,)]
-        ``sum``: summed probabilities; ``mean``: mean probabilities; ``vote``: see :func:`vote`.
+        ``sum``: summed probabilities; ``mean``: mean probabilities; ``vote``: see :func:`vote`;
+        ``geomean``: ``exp(mean log p)`` normalised to sum to 1.
     """
     probabilities = _check(probabilities)
     if rule == "sum":
@@ -70,6 +77,10 @@ def track_scores(probabilities: np.ndarray, rule: str = "sum") -> np.ndarray:
         return probabilities.mean(axis=0)
     if rule == "vote":
         return vote(probabilities)
+    if rule == "geomean":
+        log_mean = np.log(np.maximum(probabilities, TINY)).mean(axis=0)
+        scores = np.exp(log_mean - log_mean.max())
+        return scores / scores.sum()
     raise ConfigError(f"unknown aggregation rule {rule!r}; choose one of {', '.join(RULES)}")
 
 

@@ -28,7 +28,7 @@ from typing import Any, Callable, Iterable, Sequence
 import numpy as np
 import torch
 
-from genrekit import features
+from genrekit import aggregation, features
 from genrekit.errors import ConfigError, GenrekitError, reason
 from genrekit.features import clips as clipping
 from genrekit.features.extraction import Bounded, default_workers, worker_pool
@@ -41,6 +41,8 @@ __all__ = ["Classifier", "Prediction", "Segment", "TorchScorer", "NetworkScorer"
 #: Format tag of model files written by :func:`save_model`.
 MODEL_FORMAT = "genrekit-model/1"
 #: The bundled model, shipped inside the package.
+#: The bundled models by name; ``load_model()`` loads :data:`BUNDLED`, ``load_model("NAME")`` any of them.
+BUNDLED_MODELS = {"genrekit-musicnn-v2": "genrekit-musicnn-v2.pt", "genrekit-coarse-mel-v1": "genrekit-coarse-mel-v1.pt"}
 BUNDLED = "genrekit-coarse-mel-v1.pt"
 
 
@@ -162,20 +164,24 @@ class TorchScorer(NetworkScorer):
 
 
 class ClassicalScorer:
-    """A classical baseline of Wang (a fitted scikit-learn pipeline) on each window's summary vector."""
+    """A fitted scikit-learn pipeline (Wang's baselines, musicnn transfer heads) on each window's vectors.
 
-    def __init__(self, pipeline, n_genres: int):
+    ``model`` and ``model_args`` name what the pipeline reads (``genrekit.training.sample_vectors``).
+    """
+
+    def __init__(self, pipeline, n_genres: int, model: str = "", model_args: dict | None = None):
         self.pipeline, self.n_genres = pipeline, n_genres
+        self.model, self.model_args = model, dict(model_args or {})
 
     def clip_starts(self, window: Window) -> np.ndarray:
         return np.zeros(1, dtype=np.int64)
 
     def __call__(self, windows: Sequence[Window]) -> list[np.ndarray]:
-        from genrekit.training import _vectors
+        from genrekit.training import sample_vectors
 
         out = []
         for window in windows:
-            scores = self.pipeline.predict_proba(_vectors(window.features))
+            scores = self.pipeline.predict_proba(sample_vectors(window.features, self.model, self.model_args))
             probabilities = np.zeros((1, self.n_genres), dtype=np.float32)
             probabilities[0, self.pipeline.classes_] = scores.mean(axis=0)
             out.append(probabilities)
@@ -211,7 +217,10 @@ class Classifier:
 
     def __init__(self, scorer, genres: Sequence[str], spec: features.FeatureSpec, model_id: str,
                  info: dict | None = None, window_seconds: float = DEFAULT_WINDOW_SECONDS,
-                 workers: int | None = None):
+                 workers: int | None = None, rule: str = "mean"):
+        if rule not in aggregation.RULES:
+            raise ConfigError(f"unknown clip-to-track rule {rule!r}; choose one of {', '.join(aggregation.RULES)}")
+        self.rule = rule
         self.scorer = scorer
         self.genres = list(genres)
         self.spec = spec
@@ -225,21 +234,30 @@ class Classifier:
 
     # Spectrograms and arrays --------------------------------------------------------------
     def predict_spectrogram(self, db: np.ndarray) -> np.ndarray:
-        """Genre probabilities of one spectrogram in the model's input representation.
+        """Genre probabilities of one spectrogram in the model's input representation, or in the
+        representation that input is made from.
 
         Parameters
         ----------
         db : np.ndarray [shape=(bands, T)]
-            For the bundled model: the coarse-mel representation, float32 dB in -80..0,
-            128 bands, T >= one clip (39 columns, about 3 s).
+            For the bundled model: the coarse-mel representation, float32 dB in -80..0 (0 at the
+            loudest cell), 128 bands, T columns of 77.5 ms (387 for a 30 s excerpt); the model makes its
+            own input from it (v2: musicnn's input, ``MusicnnCoarseSpec.from_source``). At least one clip
+            (v1: 39 columns, about 3 s; v2: shorter arrays are padded to one 3 s patch).
 
         Returns
         -------
         np.ndarray [shape=(len(genres),)], float32, summing to 1
         """
         db = np.asarray(db, dtype=np.float32)
+        source = getattr(self.spec, "derives_from", None)
+        if db.ndim == 2 and source and db.shape[0] == features.get(source).bands != self.spec.bands:
+            if not np.isfinite(db).all():
+                raise ConfigError("the spectrogram holds NaN or infinite values")
+            db = self.spec.from_source(db)
         if db.ndim != 2 or db.shape[0] != self.spec.bands:
-            raise ConfigError(f"expected a spectrogram of shape [{self.spec.bands}, T], got {list(db.shape)}")
+            expected = f"[{self.spec.bands}, T]" + (f" or [{features.get(source).bands}, T] ({source})" if source else "")
+            raise ConfigError(f"expected a spectrogram of shape {expected}, got {list(db.shape)}")
         frames = getattr(self.scorer, "frames", 1)
         if db.shape[1] < frames:
             raise ConfigError(f"the spectrogram has {db.shape[1]} columns, fewer than one clip of {frames} "
@@ -247,7 +265,7 @@ class Classifier:
         if not np.isfinite(db).all():
             raise ConfigError("the spectrogram holds NaN or infinite values")
         (probabilities,) = self.scorer([Window(0.0, db.shape[1] * self.spec.hop_seconds, db)])
-        return probabilities.mean(axis=0)
+        return self._combine(probabilities)
 
     def predict_array(self, y: np.ndarray, sr: int, timeline: bool = False,
                       segment_seconds: float = 10.0) -> Prediction:
@@ -365,9 +383,16 @@ class Classifier:
             out.append(_Scored(starts, ends, probabilities, end))
         return out
 
+    def _combine(self, probabilities: np.ndarray) -> np.ndarray:
+        """Clip probabilities ``[n_clips, n_genres]`` -> one distribution, by the model's :attr:`rule`."""
+        if self.rule == "mean":
+            return probabilities.mean(axis=0)
+        scores = aggregation.track_scores(probabilities, self.rule)
+        return (scores / scores.sum()).astype(np.float32)
+
     def _prediction(self, path: str | None, scored: list[_Scored], timeline: bool,
                     segment_seconds: float) -> Prediction:
-        mean = np.concatenate([s.probabilities for s in scored]).mean(axis=0)
+        mean = self._combine(np.concatenate([s.probabilities for s in scored]))
         result = Prediction(path, genre=self.genres[int(np.argmax(mean))],
                             probabilities=dict(zip(self.genres, map(float, mean))),
                             seconds=float(max(s.window_end for s in scored)))
@@ -384,7 +409,7 @@ class Classifier:
         group = np.floor(starts / segment_seconds + 1e-9).astype(int)
         segments = []
         for g in np.unique(group):
-            mean = probabilities[group == g].mean(axis=0)
+            mean = self._combine(probabilities[group == g])
             segments.append(Segment(float(g * segment_seconds), float(min((g + 1) * segment_seconds, duration)),
                                     self.genres[int(np.argmax(mean))], dict(zip(self.genres, map(float, mean)))))
         return segments
@@ -402,7 +427,7 @@ class Classifier:
     def save(self, path: str | os.PathLike, card: dict | None = None) -> Path:
         """Write this classifier's network as a model file (see :func:`save_model`)."""
         self.require_torch("saved as a model file")
-        return _write_model(path, self.info.get("config", {}), self.scorer.model.state_dict(), self.spec,
+        return write_model(path, self.info.get("config", {}), self.scorer.model.state_dict(), self.spec,
                             {**self.info.get("card", {}), **(card or {})})
 
 
@@ -428,9 +453,9 @@ def expand_paths(inputs: Iterable[str | os.PathLike]) -> list[str]:
 
 
 # Loading and saving -------------------------------------------------------------------------
-def bundled_model_path() -> Path:
-    """Where the bundled model lives inside the installed package."""
-    return Path(__file__).parent / "pretrained" / BUNDLED
+def bundled_model_path(name: str | None = None) -> Path:
+    """Where a bundled model (default :data:`BUNDLED`; or a key of :data:`BUNDLED_MODELS`) lives in the package."""
+    return Path(__file__).parent / "pretrained" / (BUNDLED_MODELS[name] if name else BUNDLED)
 
 
 def _file_id(path: Path, name: str | None = None) -> str:
@@ -439,13 +464,18 @@ def _file_id(path: Path, name: str | None = None) -> str:
     return f"{name or path.stem}@{digest}"
 
 
-def _write_model(path, config: dict, state: dict, spec: features.FeatureSpec, card: dict) -> Path:
+def write_model(path, config: dict, state: dict, spec: features.FeatureSpec, card: dict, rule: str = "mean") -> Path:
+    """Write a model file: a network's resolved run configuration (``config``, with ``clip_frames``,
+    ``clip_hop``, ``genres``), its ``state_dict``, the feature spec it reads, a model card and the
+    clip-to-track ``rule`` the :class:`Classifier` applies. Tensors and plain data only."""
     from genrekit.files import atomic_write
 
+    if rule not in aggregation.RULES:
+        raise ConfigError(f"unknown clip-to-track rule {rule!r}; choose one of {', '.join(aggregation.RULES)}")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = {"format": MODEL_FORMAT, "config": config, "spec": spec.to_dict(),
-               "state": {k: v.detach().cpu().contiguous() for k, v in state.items()}, "card": card}
+               "state": {k: v.detach().cpu().contiguous() for k, v in state.items()}, "card": card, "rule": rule}
     atomic_write(path, lambda stream: torch.save(payload, stream))
     return path
 
@@ -459,7 +489,7 @@ def save_model(run_dir: str | os.PathLike, path: str | os.PathLike, card: dict |
 
     model, config = load_run(run_dir)
     spec = run_spec(config)
-    return _write_model(path, config, model.state_dict(), spec, card or {})
+    return write_model(path, config, model.state_dict(), spec, card or {})
 
 
 def load_model(source: str | os.PathLike | None = None, backend: str = "torch", clip_hop: int | None = None,
@@ -468,8 +498,9 @@ def load_model(source: str | os.PathLike | None = None, backend: str = "torch", 
 
     Parameters
     ----------
-    source : path, optional
-        ``None``: the bundled model. A run directory of ``genrekit train``, a model file
+    source : path or str, optional
+        ``None``: the bundled model (:data:`BUNDLED`); a bundled model's name
+        (``"genrekit-coarse-mel-v1"``, :data:`BUNDLED_MODELS`). A run directory of ``genrekit train``, a model file
         (``.pt``, :func:`save_model`) or an ONNX file (``.onnx``, ``genrekit export --onnx``).
     backend : {"torch", "onnx"}
         Run a network with PyTorch or ONNX Runtime (an ``.onnx`` source always uses ONNX Runtime).
@@ -483,6 +514,8 @@ def load_model(source: str | os.PathLike | None = None, backend: str = "torch", 
     GenrekitError
         The source does not exist or is not a model.
     """
+    if source is not None and str(source) in BUNDLED_MODELS:
+        source = bundled_model_path(str(source))
     path = bundled_model_path() if source is None else Path(source)
     if not path.exists():
         if source is None:
@@ -506,10 +539,11 @@ def load_model(source: str | os.PathLike | None = None, backend: str = "torch", 
             with open(classical, "rb") as stream:
                 pipeline = pickle.load(stream)
             spec = run_spec(config)
-            return Classifier(ClassicalScorer(pipeline, len(config["genres"])), config["genres"], spec,
+            scorer = ClassicalScorer(pipeline, len(config["genres"]), config["model"], config.get("model_args"))
+            return Classifier(scorer, config["genres"], spec,
                               model_id, {"config": config, "source": str(path)}, workers=workers)
         model, config = load_run(path)
-        spec, card = run_spec(config), {}
+        spec, card, rule = run_spec(config), {}, "mean"
     else:
         try:
             payload = torch.load(path, map_location="cpu", weights_only=True)
@@ -519,7 +553,7 @@ def load_model(source: str | os.PathLike | None = None, backend: str = "torch", 
             raise GenrekitError(f"{path}: not a genrekit model file (no {MODEL_FORMAT!r} format tag)")
         from genrekit.training import model_from_state
 
-        config, card = payload["config"], payload.get("card", {})
+        config, card, rule = payload["config"], payload.get("card", {}), payload.get("rule", "mean")
         model = model_from_state(config, payload["state"])
         spec = features.from_dict(payload["spec"])
         model_id = _file_id(path)
@@ -533,7 +567,7 @@ def load_model(source: str | os.PathLike | None = None, backend: str = "torch", 
         scorer = TorchScorer(model, config["clip_frames"], hop, batch_size)
     else:
         raise ConfigError(f"backend must be 'torch' or 'onnx', got {backend!r}")
-    return Classifier(scorer, config["genres"], spec, model_id, info, workers=workers)
+    return Classifier(scorer, config["genres"], spec, model_id, info, workers=workers, rule=rule)
 
 
 if __name__ == "__main__":  # pragma: no cover

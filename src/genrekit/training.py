@@ -137,14 +137,20 @@ class TrainConfig:
         values = dataclasses.asdict(self)
         if is_classical(self.model):
             # Wang's baselines: summary vectors (or vectors derived from the log-mel when the
-            # data has no audio), one fit, majority vote over a track's segments.
-            values.update(features=values["features"] or ("coarse_mel" if self.dataset == "coarse-mel" else "summary"),
-                          optimizer={}, batch_size=1, epochs=1, sampling="fixed",
-                          aggregation=values["aggregation"] or "vote", patience=0)
+            # data has no audio), one fit, majority vote over a track's segments. Transfer models:
+            # musicnn embeddings averaged over the track, one fit.
+            from genrekit.models import transfer
+
+            if transfer.is_transfer(self.model):
+                features, rule = transfer.default_features(self.model, self.dataset), "mean"
+            else:
+                features, rule = ("coarse_mel" if self.dataset == "coarse-mel" else "summary"), "vote"
+            values.update(features=values["features"] or features, optimizer={}, batch_size=1, epochs=1,
+                          sampling="fixed", aggregation=values["aggregation"] or rule, patience=0)
             return TrainConfig(**values)
         defaults = models.info(self.model).training_defaults()
         if values["features"] is None and values["dataset"] == "coarse-mel":
-            values["features"] = "coarse_mel"  # the only representation that dataset holds
+            values["features"] = models.info(self.model).coarse_features  # coarse_mel, or made from it
         for key in ("features", "optimizer", "batch_size", "epochs", "sampling", "aggregation"):
             if values[key] is None:
                 values[key] = defaults[key]
@@ -568,19 +574,36 @@ def train(config: TrainConfig | dict, out: str | os.PathLike, resume: bool = Fal
 
 
 def is_classical(name: str) -> bool:
-    """True for Wang's classical baselines (``genrekit.models.classical``)."""
-    from genrekit.models import classical
+    """True for models fitted once by scikit-learn on vectors: Wang's classical baselines
+    (``genrekit.models.classical``) and the musicnn transfer heads (``genrekit.models.transfer``)."""
+    from genrekit.models import classical, transfer
 
-    return name in classical.BASELINES
+    return name in classical.BASELINES or transfer.is_transfer(name)
 
 
-def _vectors(values: np.ndarray) -> np.ndarray:
-    """Samples ``[n, features]`` of one track: summary columns as they are, else a log-mel summary."""
+def sample_vectors(values: np.ndarray, model: str, model_args: dict | None = None) -> np.ndarray:
+    """The samples ``[n, features]`` a classical model reads from one track's (or window's) features.
+
+    Transfer models: the chosen musicnn layers (``model_args["layers"]``) averaged over the patches,
+    one sample. Baselines: summary columns as they are (one per segment), else a log-mel summary.
+    """
     from genrekit.features.summary import feature_names, log_mel_summary
+    from genrekit.models import transfer
 
+    if transfer.is_transfer(model):
+        return transfer.track_vector(values, (model_args or {}).get("layers", transfer.DEFAULT_LAYERS))[None]
     if values.shape[0] == len(feature_names()):  # a summary spec: one column per segment
         return values.T
     return log_mel_summary(values)[None]
+
+
+def _classical_pipeline(config: TrainConfig):
+    """The unfitted scikit-learn pipeline of a classical or transfer run."""
+    from genrekit.models import classical, transfer
+
+    if transfer.is_transfer(config.model):
+        return transfer.build_head(config.model, config.seed, config.model_args.get("C"))
+    return classical.build(config.model, config.seed)
 
 
 def fit_classical(config: TrainConfig, genres: list[str], train_data: TrackData, valid_data: TrackData,
@@ -589,18 +612,16 @@ def fit_classical(config: TrainConfig, genres: list[str], train_data: TrackData,
     """Fit a classical baseline and write its run directory (same metrics as :func:`fit`)."""
     import pickle
 
-    from genrekit.models import classical
-
     config = config.resolved()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     resolved = {**dataclasses.asdict(config), "clip_frames": frames, "clip_hop": hop, "genres": list(genres)}
     atomic_write_text(out / "config.yaml", yaml.safe_dump(json.loads(json.dumps(resolved)), sort_keys=False))
     started = time.perf_counter()
-    samples = [_vectors(v) for v in train_data.features]
+    samples = [sample_vectors(v, config.model, config.model_args) for v in train_data.features]
     x = np.concatenate(samples)
     y = np.concatenate([np.full(len(s), label) for s, label in zip(samples, train_data.labels)])
-    pipeline = classical.build(config.model, config.seed).fit(x, y)
+    pipeline = _classical_pipeline(config).fit(x, y)
     seconds = time.perf_counter() - started
     results, arrays = {}, {}
     for part, data in (("valid", valid_data), ("test", test_data)):
@@ -608,7 +629,7 @@ def fit_classical(config: TrainConfig, genres: list[str], train_data: TrackData,
             continue
         per_track = []
         for values in data.features:
-            scores = pipeline.predict_proba(_vectors(values))
+            scores = pipeline.predict_proba(sample_vectors(values, config.model, config.model_args))
             probabilities = np.zeros((scores.shape[0], len(genres)))
             probabilities[:, pipeline.classes_] = scores  # classes absent from training get 0
             per_track.append(probabilities)
@@ -619,7 +640,11 @@ def fit_classical(config: TrainConfig, genres: list[str], train_data: TrackData,
         arrays[f"{part}_probabilities"] = np.concatenate(per_track).astype(np.float32)
     atomic_write(out / "model.pkl", lambda stream: pickle.dump(pipeline, stream))
     atomic_write(out / "predictions.npz", lambda stream: np.savez(stream, **arrays))
-    metrics = {"model": config.model, "paper": "Wang, Table II (classical baseline)", "dataset": config.dataset,
+    from genrekit.models import transfer
+
+    paper = ("musicnn transfer (Pons & Serra 2019 embeddings + scikit-learn head)" if transfer.is_transfer(config.model)
+             else "Wang, Table II (classical baseline)")
+    metrics = {"model": config.model, "paper": paper, "dataset": config.dataset,
                "split": (context or {}).get("split", config.split), "genres": list(genres),
                "train_tracks": len(train_data), "train_seconds": seconds, "aggregation": config.aggregation,
                **results, **{k: v for k, v in (context or {}).items() if k != "split"}}

@@ -45,10 +45,21 @@ def default_root() -> Path:
 def file_identity(path: str | os.PathLike) -> tuple[str, str]:
     """``(path hash, identity hash)`` of a file: its resolved path, and its size and mtime.
 
+    ``FILE#MEMBER`` names one member of a file that holds many tracks (the tracks of
+    ``gtzan-coarse-mel`` are ``.../gtzan_coarse_mel_dev.npz#blues.00000``): its identity is the
+    file's, so features made from it are cached like those of audio files.
+
     Raises ``FileNotFoundError`` for a missing file.
     """
     resolved = os.path.realpath(path)
-    stat = os.stat(resolved)
+    try:
+        stat = os.stat(resolved)
+    except FileNotFoundError:
+        container, sep, member = os.fspath(path).rpartition("#")
+        if not sep or not os.path.isfile(container):
+            raise
+        resolved = f"{os.path.realpath(container)}#{member}"
+        stat = os.stat(container)
     path_hash = hashlib.sha1(resolved.encode("utf-8", "surrogateescape")).hexdigest()[:20]
     identity = hashlib.sha1(f"{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()[:12]
     return path_hash, identity

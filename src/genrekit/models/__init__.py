@@ -12,3 +12,4 @@ from genrekit.models.registry import ModelInfo, build, info, names, register, re
 
 __all__ = ["ModelInfo", "build", "info", "names", "register", "regularization"]
 from genrekit.models import dong2018, senac2017, wang, yang2019, zhang2016  # noqa: F401  (registers the models)
+from genrekit.models import transfer  # noqa: F401  (registers the musicnn embedding presets)

@@ -62,6 +62,9 @@ class ModelInfo:
     aggregation: str = "sum"
     patience: int | None = None
     notes: str = ""
+    #: The preset to read on the ``coarse-mel`` data set when ``features`` cannot be made from it
+    #: (default: ``coarse_mel`` itself).
+    coarse_features: str = "coarse_mel"
 
     def training_defaults(self) -> dict[str, Any]:
         """The paper's training settings as plain data."""
