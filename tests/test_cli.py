@@ -91,3 +91,20 @@ def test_train_command_writes_metrics_json(tmp_path):
     assert metrics["model"] == "dong2018" and metrics["epochs_run"] == 2 and metrics["test"]["n_tracks"] == 10
     assert "test: track accuracy" in result.stdout
     assert "epoch 2/2" in result.stderr  # one line per epoch when not on a terminal
+
+
+@pytest.mark.parametrize("arguments", [
+    ["dataset", "--dataset", "synthetic", "--seconds", "nan"],
+    ["features", "--dataset", "synthetic", "--seconds", "inf"],
+    ["train", "--model", "zhang2016_nnet1", "--lr", "nan"],
+    ["demo", "--seconds", "-inf"],
+    ["explain", "spectrogram", "x.wav", "--out", "o", "--seconds", "nan"],
+    ["explain", "spectrogram", "x.wav", "--out", "o", "--start", "inf"],
+    ["explain", "strf", "--run", "r", "--out", "o", "--overlap", "nan"],
+])
+def test_float_options_refuse_nan_and_infinity(arguments, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # nothing may be written, but if it were, not into the checkout
+    result = runner.invoke(app, arguments)
+    said = " ".join(result.output.replace("│", " ").split())  # typer draws a box around the line
+    assert result.exit_code == 2, result.output
+    assert "is not allowed; give a finite number" in said
