@@ -6,7 +6,9 @@ from __future__ import annotations
 import contextlib
 import os
 import subprocess
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -133,3 +135,55 @@ def small_disk(tmp_path) -> Iterator[Path]:
     """A 2 MB tmpfs in the test's folder (root only, see :func:`tmpfs`)."""
     with tmpfs(tmp_path / "small-disk") as folder:
         yield folder
+
+
+def odd_files(folder) -> dict[str, str]:
+    """Names with audio extensions that are not regular audio files, in ``folder``, and the words
+    every command must give as the reason: a named pipe (opening it for reading would block), a
+    character device (``/dev/zero`` would be read forever), a broken symbolic link and a loop."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    os.mkfifo(folder / "pipe.wav")
+    os.symlink("/dev/zero", folder / "zero.mp3")
+    os.symlink(folder / "gone" / "nothing.wav", folder / "dangling.wav")
+    os.symlink("loop-b.flac", folder / "loop-a.flac")
+    os.symlink("loop-a.flac", folder / "loop-b.flac")
+    return {"pipe.wav": "not a regular file (a named pipe", "zero.mp3": "not a regular file (a character device",
+            "dangling.wav": "a broken symbolic link", "loop-a.flac": "too many levels of symbolic links",
+            "loop-b.flac": "too many levels of symbolic links"}
+
+
+def long_folder(base, min_bytes: int = 1100) -> Path:
+    """A folder whose absolute path is at least ``min_bytes`` bytes of UTF-8 (libsndfile refuses paths of
+    1024 bytes or more), made of nested Japanese names of 210 bytes each (a name may have 255)."""
+    folder = Path(base).absolute()
+    while len(str(folder).encode()) < min_bytes:
+        folder = folder / ("長いフォルダ名" * 10)
+    folder.mkdir(parents=True)
+    return folder
+
+
+@contextmanager
+def pipe_watch(pipe):
+    """Watch a named pipe during a block: whoever opens it for reading (which blocks until a writer
+    comes) gets a writer that closes at once, and reads an empty stream, so a regression fails the test
+    instead of hanging it. Yields a list that is not empty once someone opened the pipe."""
+    opened: list[bool] = []
+    stop = threading.Event()
+
+    def writer():
+        while not stop.wait(0.1):
+            try:
+                fd = os.open(pipe, os.O_WRONLY | os.O_NONBLOCK)  # fails (ENXIO) while nobody reads
+            except OSError:
+                continue
+            opened.append(True)
+            os.close(fd)  # the reader sees the end of the stream
+
+    thread = threading.Thread(target=writer, daemon=True)
+    thread.start()
+    try:
+        yield opened
+    finally:
+        stop.set()
+        thread.join()

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import socket
+
 import numpy as np
 import pytest
 import soundfile as sf
 
-from conftest import SR, noise, tone, write
+from conftest import SR, long_folder, noise, odd_files, pipe_watch, tone, write
 from genrekit import audio
 
 FORMATS = {
@@ -85,6 +88,71 @@ def test_stream_native_rate_is_exact(tmp_path):
     y = noise(2.5, amplitude=0.3)
     path = write(tmp_path / "n.wav", y, subtype="FLOAT")
     np.testing.assert_array_equal(np.concatenate(list(audio.stream(path, sr=None, block_seconds=1.0))), y)
+
+
+def test_paths_of_more_than_1024_bytes_decode_in_every_format(tmp_path):
+    folder = long_folder(tmp_path)  # libsndfile refuses such paths itself ("Supplied filename too long")
+    y = tone(440.0, 2.0)
+    for ext, options in FORMATS.items():
+        short = write(tmp_path / f"tone.{ext}", y, **options)
+        path = folder / f"曲.{ext}"
+        short.rename(path)
+        assert len(str(path).encode()) > 1100
+        assert audio.info(path).sr == SR and audio.info(path).path == str(path)
+        decoded = audio.load(path, sr=SR)
+        assert abs(decoded.shape[0] - y.shape[0]) <= 2400
+        assert np.concatenate(list(audio.stream(path, block_seconds=0.5))).shape == decoded.shape
+        assert audio.load(path, sr=None, offset=0.5, duration=0.5).shape == (SR // 2,)
+
+
+def test_truncation_is_still_detected_in_long_paths(tmp_path):
+    folder = long_folder(tmp_path)
+    for ext, says in (("wav", "header declares"), ("ogg", "end-of-stream"), ("mp3", "could be decoded"),
+                      ("flac", "decoding failed partway")):
+        data = write(tmp_path / f"cut.{ext}", noise(4.0), **FORMATS[ext]).read_bytes()
+        path = folder / f"cut.{ext}"
+        path.write_bytes(data[:len(data) // 2])
+        with pytest.raises(audio.AudioError, match="truncated") as caught:
+            audio.load(path)
+        assert says in caught.value.reason and caught.value.path == str(path)
+
+
+def test_only_regular_files_are_opened(tmp_path):
+    reasons = odd_files(tmp_path)
+    with pipe_watch(tmp_path / "pipe.wav") as opened:
+        for name, says in reasons.items():
+            for read in (audio.info, audio.load, lambda p: list(audio.stream(p)), audio.check_file,
+                         audio.open_regular):
+                with pytest.raises(audio.AudioError) as caught:
+                    read(tmp_path / name)
+                assert says in caught.value.reason and caught.value.path == str(tmp_path / name)
+        for device in ("/dev/null", "/dev/zero"):
+            with pytest.raises(audio.AudioError, match="not a regular file \\(a character device\\)"):
+                audio.load(device)
+    assert not opened  # refused from its status: the pipe was never opened
+
+
+def test_a_socket_is_not_a_regular_file(tmp_path):
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        server.bind(str(tmp_path / "s.wav"))
+        with pytest.raises(audio.AudioError, match="not a regular file \\(a socket\\)"):
+            audio.load(tmp_path / "s.wav")
+    finally:
+        server.close()
+
+
+def test_reasons_never_call_a_file_damaged_before_reading_it(tmp_path):
+    locked = write(tmp_path / "locked.wav", tone())
+    locked.chmod(0)
+    try:
+        if os.access(locked, os.R_OK):
+            pytest.skip("running as a user who reads any file (root)")
+        with pytest.raises(audio.AudioError, match="permission denied") as caught:
+            audio.load(locked)
+        assert "damaged" not in caught.value.reason and "replace" not in caught.value.reason
+    finally:
+        locked.chmod(0o644)
 
 
 def test_is_silent():

@@ -134,3 +134,20 @@ def test_a_full_disk_stops_extraction_with_one_line_and_the_next_run_resumes(tmp
     report = json.loads(again.stdout)
     assert len(report["cached"]) == len(entries) and len(report["computed"]) == 12 - len(entries)
     assert not report["failed"]
+
+
+@pytest.mark.parametrize("arguments", [
+    ["dataset", "--dataset", "synthetic", "--seconds", "nan"],
+    ["features", "--dataset", "synthetic", "--seconds", "inf"],
+    ["train", "--model", "zhang2016_nnet1", "--lr", "nan"],
+    ["demo", "--seconds", "-inf"],
+    ["explain", "spectrogram", "x.wav", "--out", "o", "--seconds", "nan"],
+    ["explain", "spectrogram", "x.wav", "--out", "o", "--start", "inf"],
+    ["explain", "strf", "--run", "r", "--out", "o", "--overlap", "nan"],
+])
+def test_float_options_refuse_nan_and_infinity(arguments, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # nothing may be written, but if it were, not into the checkout
+    result = runner.invoke(app, arguments)
+    said = " ".join(result.output.replace("│", " ").split())  # typer draws a box around the line
+    assert result.exit_code == 2, result.output
+    assert "is not allowed; give a finite number" in said

@@ -28,13 +28,26 @@ def test_clips_are_the_right_frames():
 
 
 def test_short_track_pads_with_its_minimum_or_is_rejected():
-    short = features(50) - 80.0
+    short = features(80) - 80.0
     padded = clips.clip_frames(short, 128, 64, short="pad")
     assert padded.shape == (1, 3, 128)
-    np.testing.assert_array_equal(padded[0, :, :50], short)
-    assert (padded[0, :, 50:] == short.min()).all()
-    with pytest.raises(FeatureError, match="song.wav.*50 frames.*128"):
+    np.testing.assert_array_equal(padded[0, :, :80], short)
+    assert (padded[0, :, 80:] == short.min()).all()
+    with pytest.raises(FeatureError, match="song.wav.*80 frames.*128"):
         clips.clip_frames(short, 128, 64, short="reject", name="song.wav")
+
+
+def test_under_half_a_clip_is_refused_under_every_policy():
+    assert clips.min_frames(128, "pad") == 64 and clips.min_frames(39, "pad") == 20
+    assert clips.min_frames(128, "reject") == 128
+    clips.check_length(64, 128, "pad")  # half a clip: padded
+    for short in clips.SHORT_POLICIES:
+        with pytest.raises(FeatureError, match="song.wav: too short: 0.63 s.*(0.64 s|1.28 s)"):
+            clips.check_length(63, 128, short, "song.wav", hop_seconds=0.01)
+        with pytest.raises(FeatureError, match="too short"):
+            clips.clip_frames(features(63), 128, 64, short=short)
+        with pytest.raises(FeatureError, match="too short"):
+            clips.random_clip(features(63), 128, np.random.default_rng(0), short=short)
 
 
 def test_random_clip_is_a_window_of_the_track_and_covers_it():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import os
 import pickle
 import sqlite3
 
@@ -61,3 +62,16 @@ def test_disk_full_error_crosses_process_boundaries():
     error = pickle.loads(pickle.dumps(DiskFullError("/cache", "kept")))
     assert isinstance(error, DiskFullError) and (error.path, error.kept) == ("/cache", "kept")
     assert str(error) == str(DiskFullError("/cache", "kept"))
+
+
+def test_os_errors_say_what_the_system_refused_and_never_that_the_file_is_damaged():
+    from genrekit.errors import os_reason
+
+    cases = {errno.ENOENT: "file not found", errno.ELOOP: "too many levels of symbolic links",
+             errno.EACCES: "permission denied", errno.ENAMETOOLONG: "longer than the file system allows",
+             errno.EIO: "input/output error", errno.ENOTDIR: "not a folder", errno.EBUSY: "cannot read the file"}
+    for number, says in cases.items():
+        error = OSError(number, os.strerror(number), "/a/b.wav")
+        assert says in os_reason(error) and reason(error, "/a/b.wav") == os_reason(error)
+        assert "damaged" not in os_reason(error) and "replace" not in os_reason(error)
+    assert reason(PermissionError(errno.EACCES, "Permission denied"), "/a/b.wav").startswith("permission denied")

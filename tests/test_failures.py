@@ -6,9 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import SR, noise, tone, write
+from conftest import SR, noise, odd_files, pipe_watch, tone, write
 from genrekit import audio, datasets, features
 from genrekit.errors import AudioError, ConfigError, DatasetError, FeatureError, GenrekitError
+from genrekit.features import clips
 
 
 def _truncate(path, fraction=0.5):
@@ -107,13 +108,43 @@ def test_extraction_reports_silent_short_and_broken_files_and_finishes_the_rest(
 
 
 def test_short_tracks_are_padded_under_the_pad_policy(tmp_path):
-    path = write(tmp_path / "blip.wav", noise(0.5))
+    path = write(tmp_path / "short.wav", noise(2.0))  # 2 s: more than half a clip of 2.97 s
     spec = features.get("yang2019")
     values = features.compute_features(path, spec)
     clips = spec.clips(values)
     assert clips.shape == (1, 256, 128)
     with pytest.raises(FeatureError, match="fewer than one clip"):
-        features.clip_frames(values, 128, 64, short="reject", name="blip")
+        features.clip_frames(values, 128, 64, short="reject", name="short")
+
+
+def test_dataset_indexing_skips_pipes_devices_and_bad_links_by_name(tmp_path):
+    write(tmp_path / "jazz" / "song.wav", noise(4.0))
+    reasons = odd_files(tmp_path / "jazz")
+    with pipe_watch(tmp_path / "jazz" / "pipe.wav") as opened:
+        collection = datasets.folder(tmp_path)
+    assert not opened
+    assert [t.id for t in collection] == ["jazz/song"]
+    skipped = {s.path.rsplit("/", 1)[-1]: s.reason for s in collection.skipped}
+    assert set(skipped) == set(reasons)
+    for name, says in reasons.items():
+        assert says in skipped[name], (name, skipped[name])
+
+
+def test_one_rule_for_short_input_in_features_and_predict(tmp_path, coarse_model):
+    spec = coarse_model.spec
+    least = clips.min_frames(spec.clip.frames, spec.clip.short) * spec.hop_seconds  # half a clip: 1.55 s
+    write(tmp_path / "g" / "blip.wav", noise(0.1))
+    write(tmp_path / "g" / "under.wav", noise(least - 0.2, seed=1))
+    write(tmp_path / "g" / "over.wav", noise(least + 0.3, seed=2))
+    collection = datasets.folder(tmp_path)
+    report = features.extract(collection, spec, cache=tmp_path / "cache", workers=1, progress=False)
+    predictions = {p.path.rsplit("/", 1)[-1]: p for p in coarse_model.predict(sorted(t.path for t in collection))}
+    assert report.computed == ["g/over"] and predictions["over.wav"].ok
+    extracted = {f.track_id: f.reason for f in report.failed}
+    assert set(extracted) == {"g/blip", "g/under"}
+    for name in ("blip", "under"):
+        assert "too short" in extracted[f"g/{name}"] and f"{least:.2f} s" in extracted[f"g/{name}"]
+        assert predictions[f"{name}.wav"].error == extracted[f"g/{name}"]  # the same words from both commands
 
 
 def test_bad_specs_and_options():

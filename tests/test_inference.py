@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from conftest import SR, noise, tone, write
+from conftest import SR, noise, odd_files, pipe_watch, tone, write
 from genrekit.errors import ConfigError, GenrekitError
 from genrekit.inference import Prediction, expand_paths, load_model
 
@@ -155,6 +155,20 @@ def test_expand_paths_dirs_globs_and_missing(folder, tmp_path):
     assert expand_paths([tmp_path / "empty-dir"]) == [str(tmp_path / "empty-dir")]
     (tmp_path / "empty-dir").mkdir()
     assert expand_paths([tmp_path / "empty-dir"]) == []
+
+
+def test_pipes_devices_and_bad_links_from_folders_and_patterns_are_refused_by_name(coarse_model, tmp_path):
+    write(tmp_path / "song.wav", music(5.0))
+    (tmp_path / "sub").mkdir()
+    reasons = odd_files(tmp_path)
+    expected = sorted(str(tmp_path / name) for name in [*reasons, "song.wav"])
+    assert sorted(expand_paths([tmp_path])) == expected
+    assert sorted(expand_paths([str(tmp_path / "*")])) == expected  # the folder "sub" is left out
+    with pipe_watch(tmp_path / "pipe.wav") as opened:
+        predictions = {p.path.rsplit("/", 1)[-1]: p for p in coarse_model.predict(str(tmp_path / "*"))}
+    assert not opened and predictions["song.wav"].ok
+    for name, says in reasons.items():
+        assert says in predictions[name].error, (name, predictions[name].error)
 
 
 def test_model_files_round_trip_and_bad_sources_are_named(coarse_model, tmp_path):

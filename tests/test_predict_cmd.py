@@ -11,8 +11,9 @@ import subprocess
 import pytest
 from typer.testing import CliRunner
 
-from conftest import noise, tone, write
+from conftest import long_folder, noise, tone, write
 from genrekit.apps.cli import app
+from genrekit.errors import ConfigError
 from test_cli import error_lines, genrekit_command
 
 runner = CliRunner()
@@ -137,3 +138,44 @@ def test_a_reader_that_closes_early_ends_the_command_quietly(coarse_run, library
     process.wait(timeout=120)
     assert process.returncode != 0  # like a Unix tool stopped by SIGPIPE
     assert "Traceback" not in stderr and "Error" not in stderr and "error:" not in stderr, stderr
+
+
+@pytest.mark.parametrize("value", ["inf", "nan", "-inf", "0", "0.25", "-3"])
+def test_segment_seconds_must_be_a_finite_length(coarse_run, library, value):
+    result = predict(library / "song0.wav", "--model", coarse_run, "--timeline", "--segment-seconds", value,
+                     "--format", "json")
+    said = " ".join(result.stderr.replace("│", " ").split())  # typer draws a box around the line
+    assert result.exit_code == 2 and "NaN" not in result.stdout
+    assert f"'--segment-seconds': {float(value)} is not allowed; give a finite number, at least 0.5" in said
+
+
+def test_the_library_refuses_a_non_finite_segment_length_too(coarse_model, library):
+    for value in (float("inf"), float("nan"), 0.0):
+        with pytest.raises(ConfigError, match="segment_seconds must be a finite number"):
+            coarse_model.predict([library / "song0.wav"], timeline=True, segment_seconds=value)
+        with pytest.raises(ConfigError, match="segment_seconds must be a finite number"):
+            coarse_model.predict_array(noise(5.0), 22050, timeline=True, segment_seconds=value)
+
+
+def test_control_characters_in_names_are_escaped_in_the_table(coarse_run, library, tmp_path):
+    odd = write(tmp_path / "two\nlines\t\x1b[31mred.wav", 0.3 * tone(330.0, 5.0) + noise(5.0, seed=3))
+    (tmp_path / "bad\nname.wav").write_bytes(b"not audio")
+    result = predict(tmp_path, library / "song0.wav", "--model", coarse_run, "--workers", "1")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert len(lines) == 3 and "\x1b" not in result.stdout  # a header and one line per classified file
+    shown = str(tmp_path / "two\\nlines\\t\\x1b[31mred.wav")
+    assert lines[1].startswith(shown + "  ")
+    assert lines[2].startswith(str(library / "song0.wav").ljust(len(shown)) + "  ")  # the columns still line up
+    assert result.stderr.splitlines()[0].startswith(f"skipped {tmp_path}/bad\\nname.wav: not a recognised")
+    as_json = predict(odd, "--model", coarse_run, "--format", "json", "--workers", "1")
+    assert json.loads(as_json.stdout)[0]["path"] == str(odd)  # JSON and CSV keep the name as it is
+
+
+def test_paths_longer_than_libsndfile_allows_are_classified(coarse_run, tmp_path):
+    path = long_folder(tmp_path) / "曲.ogg"
+    write(tmp_path / "short.ogg", noise(5.0), format="OGG", subtype="VORBIS").rename(path)
+    result = predict(path, "--model", coarse_run, "--format", "json", "--workers", "2")
+    assert result.exit_code == 0, result.output
+    (item,) = json.loads(result.stdout)
+    assert item["path"] == str(path) and "genre" in item and len(str(path).encode()) > 1100

@@ -12,7 +12,7 @@ import time
 import pytest
 from typer.testing import CliRunner
 
-from conftest import fill, noise, tone, write
+from conftest import fill, noise, odd_files, tone, write
 from genrekit.apps import cli
 from genrekit.apps.cli import app
 from test_cli import error_lines, genrekit_command
@@ -152,3 +152,81 @@ def test_a_full_disk_stops_tagging_with_one_line_and_the_next_run_resumes(tmp_pa
     after = tracks(db)
     assert len(after) == 30 and all(status == "ok" and attempts == 1 for status, _, attempts in after.values())
     assert all(after[path] == row for path, row in before.items())  # kept as they were, not done again
+
+
+def test_pipes_devices_and_bad_links_are_refused_by_name_and_the_rest_is_tagged(tmp_path, coarse_run):
+    library = tmp_path / "library"
+    write(library / "g" / "song.wav", noise(3.5))
+    write(library / "g" / "other.flac", noise(3.5, seed=1))
+    reasons = odd_files(library / "g")
+    db = tmp_path / "catalogue.sqlite"
+    command = genrekit_command() + ["tag", str(library), "--db", str(db), "--model", str(coarse_run), "-j", "1"]
+    # a real process with a deadline: opening the pipe for reading would block it forever
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "7 files: 7 new" in done.stdout and "classified 2, failed 5" in done.stdout
+    stored = tracks(db)
+    with sqlite3.connect(db) as connection:
+        errors = dict(connection.execute("SELECT path, error FROM tracks WHERE status = 'failed'"))
+    assert {p.rsplit("/", 1)[-1] for p in errors} == set(reasons)
+    for name, says in reasons.items():
+        assert says in errors[str(library / "g" / name)]
+        assert f"failed: {library / 'g' / name}: {says}" in done.stdout
+    assert stored[str(library / "g" / "song.wav")][0] == "ok"
+
+    again = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0 and "0 new, 0 changed" in again.stdout and "7 unchanged" in again.stdout
+
+    for arguments in (["predict", str(library), "--model", str(coarse_run), "-j", "1"],
+                      ["features", "--dataset", "folder", "--root", str(library), "--spec", "coarse_mel",
+                       "--cache", str(tmp_path / "cache"), "-j", "1"]):
+        result = runner.invoke(app, arguments)
+        assert result.exit_code == 0, result.output
+        for name, says in reasons.items():
+            assert f"{library / 'g' / name}: {says}" in result.stderr, (arguments[0], name)
+
+
+def test_a_second_run_on_the_same_catalogue_exits_at_once(tmp_path, coarse_run):
+    library = tmp_path / "library"
+    for i in range(15):
+        write(library / f"track{i:02d}.wav", noise(3.5, seed=i, amplitude=0.05 + 0.01 * i))
+    db = tmp_path / "catalogue.sqlite"
+    lock = tmp_path / "catalogue.sqlite.lock"
+    command = genrekit_command() + ["tag", str(library), "--db", str(db), "--model", str(coarse_run), "-j", "1"]
+    first = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and first.poll() is None \
+                and not (lock.exists() and lock.read_text().strip() == str(first.pid)):
+            time.sleep(0.01)
+        first.send_signal(signal.SIGSTOP)  # hold it mid-run, lock taken, for as long as the check needs
+        # (do not open the catalogue now: the stopped run may hold SQLite's own lock while creating it)
+        assert first.poll() is None, "the first run ended before the check"
+        second = subprocess.run(command, capture_output=True, text=True, timeout=120)
+        assert second.returncode == 2 and second.stdout == ""
+        assert second.stderr.strip().splitlines() == [
+            f"error: catalogue {db} is being updated by another genrekit tag (pid {first.pid}); "
+            "wait for it to finish or use another --db"]
+        first.send_signal(signal.SIGCONT)
+        out, err = first.communicate(timeout=120)
+    finally:
+        if first.poll() is None:
+            first.send_signal(signal.SIGCONT)
+            first.kill()
+            first.wait()
+    assert first.returncode == 0, err
+    assert "15 files: 15 new" in out and "classified 15" in out
+    assert all(attempts == 1 for _, _, attempts in tracks(db).values())  # each file classified once
+
+
+def test_a_catalogue_in_a_missing_folder_is_one_line_and_exit_2(tmp_path, coarse_run, monkeypatch, capsys):
+    write(tmp_path / "library" / "a.wav", noise(3.5))
+    db = tmp_path / "no" / "such" / "c.sqlite"
+    monkeypatch.setattr(sys, "argv", ["genrekit", "tag", str(tmp_path / "library"), "--db", str(db),
+                                      "--model", str(coarse_run), "-j", "1"])
+    with pytest.raises(SystemExit) as exited:
+        cli.main()
+    err = capsys.readouterr().err
+    assert exited.value.code == 2 and err.count("\n") == 1
+    assert err.startswith(f"error: {db}: the folder {db.parent} does not exist")
+    assert not (tmp_path / "no").exists()

@@ -9,9 +9,9 @@ import sqlite3
 import numpy as np
 import pytest
 
-from conftest import noise, tone, write
+from conftest import long_folder, noise, odd_files, pipe_watch, tone, write
 from genrekit import audio
-from genrekit.errors import GenrekitError
+from genrekit.errors import AudioError, GenrekitError
 from genrekit.filetags import read_genre
 from genrekit.inference import Classifier, load_model
 from genrekit.tagger import SCHEMA_VERSION, Catalogue, FileIdentity, content_hash, report, tag_library
@@ -208,9 +208,9 @@ def test_bad_catalogues_and_folders_are_named(tmp_path, classifier):
 
 
 def test_catalogue_is_wal_and_versioned(tmp_path):
-    with Catalogue(tmp_path / "sub" / "c.sqlite") as catalogue:
+    with Catalogue(tmp_path / "c.sqlite") as catalogue:
         assert len(catalogue) == 0
-    with sqlite3.connect(tmp_path / "sub" / "c.sqlite") as connection:
+    with sqlite3.connect(tmp_path / "c.sqlite") as connection:
         assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         meta = dict(connection.execute("SELECT key, value FROM meta"))
     assert meta["schema_version"] == str(SCHEMA_VERSION) and "sha1" in meta["identity"]
@@ -226,3 +226,74 @@ def test_content_hash_sees_both_ends_of_a_large_file(tmp_path):
         changed[offset] ^= 0xFF
         path.write_bytes(bytes(changed))
         assert content_hash(path, len(data)) != first
+
+
+def test_unreadable_files_fail_once_with_their_reason_and_are_not_retried_until_they_change(tmp_path, classifier):
+    library = tmp_path / "library"
+    write(library / "song.wav", noise(SECONDS))
+    reasons = odd_files(library)
+    db = tmp_path / "catalogue.sqlite"
+    with pipe_watch(library / "pipe.wav") as opened:  # opening the pipe would block (hashing it, decoding it)
+        summary = tag_library(library, db, classifier)
+    assert not opened
+    assert (summary.new, summary.classified, len(summary.failed)) == (6, 1, 5)
+    stored = rows(db)
+    for name, says in reasons.items():
+        row = stored[str(library / name)]
+        assert row["status"] == "failed" and says in row["error"] and row["content_hash"] == "", (name, row["error"])
+    audio_reasons = {}
+    for name in reasons:
+        try:
+            audio.load(library / name)
+        except AudioError as exc:
+            audio_reasons[name] = exc.reason
+    assert {os.path.basename(p): r for p, r in summary.failed} == audio_reasons  # one reason everywhere
+
+    again = tag_library(library, db, classifier)  # nothing changed: nothing is tried again
+    assert (again.skipped, again.new, again.changed, again.failed) == (6, 0, 0, [])
+    assert {p: tuple(r) for p, r in rows(db).items()} == {p: tuple(r) for p, r in stored.items()}
+
+    write(library / "gone" / "nothing.wav", noise(SECONDS, seed=5))  # the dangling link's target appears
+    after = tag_library(library, db, classifier)
+    assert (after.new, after.changed, after.classified, after.skipped) == (1, 1, 2, 5)
+    assert rows(db)[str(library / "dangling.wav")]["status"] == "ok"
+    assert tag_library(library, db, classifier, retry_failed=True).retried == 4
+    assert {r["attempts"] for p, r in rows(db).items() if "loop" in p or "pipe" in p} == {2}
+
+
+def test_paths_longer_than_libsndfile_allows_are_tagged(tmp_path, classifier):
+    folder = long_folder(tmp_path / "library")
+    path = folder / "曲.flac"
+    write(tmp_path / "short.flac", noise(SECONDS)).rename(path)
+    summary = tag_library(tmp_path / "library", tmp_path / "c.sqlite", classifier)
+    assert (summary.classified, summary.failed) == (1, []) and len(str(path).encode()) > 1100
+    assert rows(tmp_path / "c.sqlite")[str(path)]["genre"] in classifier.genres
+
+
+def test_reports_keep_one_line_per_file_whatever_its_name_holds(tmp_path, classifier):
+    library = tmp_path / "library"
+    write(library / "two\nlines.wav", noise(SECONDS))
+    (library / "bad\x1b[2Jname.wav").write_bytes(b"not audio")
+    summary = tag_library(library, tmp_path / "c.sqlite", classifier)
+    text = summary.summary()
+    assert "\x1b" not in text and "bad\\x1b[2Jname.wav: not a recognised" in text
+    assert text.count("\n") == len(text.splitlines()) - 1 == 3  # header, counts, totals, one failure
+    listed = report(tmp_path / "c.sqlite").summary()
+    assert "\x1b" not in listed and "bad\\x1b[2Jname.wav" in listed
+    assert summary.to_dict()["failed"][0]["path"] == str(library / "bad\x1b[2Jname.wav")  # JSON keeps the name
+
+
+def test_one_run_at_a_time_updates_a_catalogue(library, tmp_path, classifier):
+    from genrekit.tagger import updating
+
+    db = tmp_path / "catalogue.sqlite"
+    with updating(db):
+        with pytest.raises(GenrekitError, match=f"being updated by another genrekit tag \\(pid {os.getpid()}\\)"):
+            tag_library(library, db, classifier)
+    assert tag_library(library, db, classifier).classified == 5  # released when the holder is done
+
+
+def test_a_catalogue_in_a_missing_folder_is_refused_not_created(library, tmp_path, classifier):
+    with pytest.raises(GenrekitError, match="the folder .*no/such does not exist"):
+        tag_library(library, tmp_path / "no" / "such" / "c.sqlite", classifier)
+    assert not (tmp_path / "no").exists()

@@ -9,6 +9,12 @@ Decoding is done by libsndfile (through ``soundfile``), which reads WAV, FLAC,
 OGG/Vorbis, MP3, Sun/NeXT ``.au`` (GTZAN's original format) and AIFF without any
 external program. Resampling is done by soxr (``soxr.resample``, "HQ" quality).
 
+Only regular files are read: a path is checked with ``stat`` before it is opened
+(:func:`check_file`), so a named pipe, a socket or a device is refused by name instead of
+hanging the reader or touching the device. libsndfile is handed an open descriptor,
+never the path, so paths of any length the system allows decode (libsndfile itself
+refuses paths of 1024 bytes or more).
+
 Examples
 --------
 >>> y = load("blues.00000.au")                 # doctest: +SKIP
@@ -20,8 +26,11 @@ Examples
 
 from __future__ import annotations
 
+import errno
 import os
 import re
+import stat
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -30,12 +39,14 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-from genrekit.errors import AudioError
+from genrekit.errors import AudioError, os_reason
 
 __all__ = [
     "AudioError",
     "AudioInfo",
     "SUPPORTED_EXTENSIONS",
+    "check_file",
+    "open_regular",
     "DEFAULT_SR",
     "info",
     "load",
@@ -96,36 +107,116 @@ class AudioInfo:
         return self.frames / self.sr
 
 
-def _check_file(path: Path) -> None:
-    """Raise AudioError for a path that cannot hold audio at all."""
-    if not path.exists():
-        raise AudioError(path, "file not found; check the path and that the drive is mounted")
-    if path.is_dir():
+_FILE_KINDS = ((stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISSOCK, "a socket"),
+               (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"))
+
+
+def _refuse_status(path: Path, status: os.stat_result) -> None:
+    """Raise AudioError unless ``status`` is that of a regular file that holds something."""
+    if stat.S_ISDIR(status.st_mode):
         raise AudioError(path, "is a folder, not an audio file")
-    if path.stat().st_size == 0:
+    if not stat.S_ISREG(status.st_mode):
+        kind = next((name for test, name in _FILE_KINDS if test(status.st_mode)), "an unknown kind of file")
+        raise AudioError(path, f"not a regular file ({kind}); genrekit reads audio only from regular files, "
+                               "never from pipes, sockets or devices")
+    if status.st_size == 0:
         raise AudioError(path, "the file is empty (0 bytes); copy or download it again")
 
 
+def _stat_error(path: Path, exc: OSError) -> AudioError:
+    if exc.errno == errno.ENOENT and os.path.islink(path):
+        try:
+            target = os.readlink(path)
+        except OSError:
+            target = "?"
+        return AudioError(path, f"a broken symbolic link: its target {target} does not exist; "
+                                "fix or remove the link")
+    return AudioError(path, os_reason(exc))
+
+
+def check_file(path: str | os.PathLike) -> os.stat_result:
+    """Check, without opening it, that a path is a regular, non-empty file (following symbolic links).
+
+    Opening is what hangs on a named pipe with no writer and what has side effects on a
+    device, so anything that is not a regular file is refused from its ``stat`` alone.
+
+    Returns
+    -------
+    os.stat_result
+        The file's status.
+
+    Raises
+    ------
+    AudioError
+        Missing (or a broken symbolic link), a symbolic link loop, not permitted, a folder,
+        not a regular file (FIFO, socket, character or block device), or empty.
+    """
+    path = Path(path)
+    try:
+        status = os.stat(path)
+    except OSError as exc:
+        raise _stat_error(path, exc) from None
+    _refuse_status(path, status)
+    return status
+
+
+def open_regular(path: str | os.PathLike) -> tuple[int, os.stat_result]:
+    """A read-only descriptor of a regular file (checked by :func:`check_file` first), and its status.
+
+    ``O_NONBLOCK`` keeps a file swapped for a named pipe after the check from blocking the open,
+    and the descriptor's own ``fstat`` catches the swap. The caller closes the descriptor.
+
+    Raises
+    ------
+    AudioError
+        As :func:`check_file`, or the file cannot be opened (permissions).
+    """
+    path = Path(path)
+    check_file(path)
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        raise _stat_error(path, exc) from None
+    try:
+        status = os.fstat(fd)
+        _refuse_status(path, status)  # the file may have been swapped since the check
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd, status
+
+
+def _libsndfile_message(exc: Exception) -> str:
+    # soundfile says "Error opening 3: Format not recognised." for descriptor 3
+    return str(exc).split(": ", 1)[-1].strip() or type(exc).__name__
+
+
+def _not_the_files_fault(path: Path, message: str) -> AudioError | None:
+    """libsndfile's errors that say nothing about the content (reading failed, memory ran out)."""
+    if any(phrase in message.lower() for phrase in ("system error", "malloc", "internal error")):
+        return AudioError(path, f"could not be read ({message}); check the drive and the free memory, "
+                                "then try again")
+    return None
+
+
 def _open_error(path: Path, exc: Exception) -> AudioError:
-    message = str(exc).split(": ", 1)[-1].strip() or type(exc).__name__
-    # For an existing regular file (checked before), libsndfile's "does not exist or is not a
-    # regular file" means that no decoder recognised its content (e.g. text named .mp3).
-    unrecognised = ("not recognised", "unknown format", "not a regular file")
-    if any(phrase in message.lower() for phrase in unrecognised):
+    """Why libsndfile could not open a regular file it was handed by descriptor (so it has read its content)."""
+    message = _libsndfile_message(exc)
+    if any(phrase in message.lower() for phrase in ("not recognised", "unknown format", "not a regular file")):
         return AudioError(path, f"not a recognised audio file ({message}); {_FORMATS_HINT}")
-    return AudioError(path, f"the file is damaged and cannot be decoded ({message}); replace it")
+    return _not_the_files_fault(path, message) or AudioError(
+        path, f"the file is damaged and cannot be decoded ({message}); replace it")
 
 
-def _ogg_is_complete(path: Path) -> bool:
+def _ogg_is_complete(fd: int, size: int) -> bool:
     """True when the file's last Ogg page is whole and carries the end-of-stream flag.
 
     An Ogg stream cut short decodes without complaint up to the cut, so the length in its
     header cannot reveal it; the missing end-of-stream page (RFC 3533, sec. 6) does.
     """
-    size = path.stat().st_size
-    with open(path, "rb") as handle:
-        handle.seek(max(0, size - 65536))
-        tail = handle.read()
+    start_at = max(0, size - 65536)
+    tail = os.pread(fd, size - start_at, start_at)
     start = tail.rfind(b"OggS")
     if start < 0 or len(tail) - start < 27:
         return False
@@ -135,6 +226,45 @@ def _ogg_is_complete(path: Path) -> bool:
         return False
     body = sum(tail[start + 27:table_end])
     return bool(header_type & 0x04) and len(tail) >= table_end + body
+
+
+def _checked_header(path: Path, handle: sf.SoundFile, fd: int, size: int) -> AudioInfo:
+    """The header of an open file, after the checks for no samples and truncation."""
+    if handle.frames <= 0 or handle.samplerate <= 0:
+        raise AudioError(path, "the file holds no audio samples (zero length); replace it")
+    match = _TRUNCATED_HEADER.search(handle.extra_info or "")
+    if match:
+        declared, present = int(match.group(1)), int(match.group(2))
+        if present < declared * (1 - _SHORTFALL_FRACTION):
+            raise AudioError(
+                path,
+                f"the file is truncated: its header declares {declared} bytes of audio "
+                f"but only {present} are present; copy or download it again",
+            )
+    if handle.format == "OGG" and not _ogg_is_complete(fd, size):
+        raise AudioError(path, "the file is truncated: its last Ogg page is cut off or missing "
+                               "(no end-of-stream mark); copy or download it again")
+    return AudioInfo(str(path), int(handle.samplerate), int(handle.channels), int(handle.frames),
+                     str(handle.format), str(handle.subtype))
+
+
+@contextmanager
+def _decoder(path: Path) -> Iterator[tuple[sf.SoundFile, AudioInfo]]:
+    """An open decoder of a checked regular file, and its checked header.
+
+    libsndfile gets the file's descriptor, never its path: it refuses paths of 1024 bytes or
+    more ("Supplied filename too long"), which a few nested folders with non-Latin names reach.
+    """
+    fd, status = open_regular(path)
+    try:
+        try:
+            handle = sf.SoundFile(fd, closefd=False)
+        except (RuntimeError, sf.SoundFileError, ValueError) as exc:
+            raise _open_error(path, exc) from None
+        with handle:
+            yield handle, _checked_header(path, handle, fd, status.st_size)
+    finally:
+        os.close(fd)
 
 
 def info(path: str | os.PathLike) -> AudioInfo:
@@ -151,31 +281,11 @@ def info(path: str | os.PathLike) -> AudioInfo:
     Raises
     ------
     AudioError
-        If the file is missing, empty, not audio, has no samples, or its header
-        declares more audio than the file holds (a truncated copy).
+        If the file is missing, not a regular file, empty, not audio, has no samples, or
+        its header declares more audio than the file holds (a truncated copy).
     """
-    path = Path(path)
-    _check_file(path)
-    try:
-        raw = sf.info(str(path))
-    except (RuntimeError, sf.SoundFileError, ValueError) as exc:
-        raise _open_error(path, exc) from None
-    if raw.frames <= 0 or raw.samplerate <= 0:
-        raise AudioError(path, "the file holds no audio samples (zero length); replace it")
-    match = _TRUNCATED_HEADER.search(raw.extra_info or "")
-    if match:
-        declared, present = int(match.group(1)), int(match.group(2))
-        if present < declared * (1 - _SHORTFALL_FRACTION):
-            raise AudioError(
-                path,
-                f"the file is truncated: its header declares {declared} bytes of audio "
-                f"but only {present} are present; copy or download it again",
-            )
-    if raw.format == "OGG" and not _ogg_is_complete(path):
-        raise AudioError(path, "the file is truncated: its last Ogg page is cut off or missing "
-                               "(no end-of-stream mark); copy or download it again")
-    return AudioInfo(str(path), int(raw.samplerate), int(raw.channels), int(raw.frames),
-                     str(raw.format), str(raw.subtype))
+    with _decoder(Path(path)) as (_, meta):
+        return meta
 
 
 def to_mono(y: np.ndarray) -> np.ndarray:
@@ -219,6 +329,14 @@ def is_silent(y: np.ndarray, threshold_db: float = -80.0) -> bool:
         return True
     peak = float(np.max(np.abs(y)))
     return peak <= 10.0 ** (threshold_db / 20.0)
+
+
+def _partway_error(path: Path, exc: Exception) -> AudioError:
+    """A decoder that opened the file and failed while reading samples: its content is bad, unless
+    libsndfile says that reading itself failed."""
+    message = _libsndfile_message(exc)
+    return _not_the_files_fault(path, message) or AudioError(
+        path, f"decoding failed partway ({message}); the file is probably truncated or corrupted: replace it")
 
 
 def _shortfall_error(path: Path, wanted: int, got: int, sr: int) -> AudioError | None:
@@ -270,25 +388,21 @@ def load(
     stream : the same, block by block, for files too long to hold in memory.
     """
     path = Path(path)
-    meta = info(path)
-    if offset < 0 or (duration is not None and duration <= 0):
-        raise AudioError(path, f"invalid range offset={offset} duration={duration}; both must be positive")
-    start = int(round(offset * meta.sr))
-    if start >= meta.frames:
-        raise AudioError(path, f"offset {offset:.2f} s is beyond the end of the file ({meta.duration:.2f} s)")
-    wanted = meta.frames - start
-    if duration is not None:
-        wanted = min(wanted, int(round(duration * meta.sr)))
-    try:
-        with sf.SoundFile(str(path)) as handle:
+    with _decoder(path) as (handle, meta):
+        if not (offset >= 0 and (duration is None or duration > 0)):
+            raise AudioError(path, f"invalid range offset={offset} duration={duration}; both must be positive")
+        start = int(round(offset * meta.sr))
+        if start >= meta.frames:
+            raise AudioError(path, f"offset {offset:.2f} s is beyond the end of the file ({meta.duration:.2f} s)")
+        wanted = meta.frames - start
+        if duration is not None:
+            wanted = min(wanted, int(round(duration * meta.sr)))
+        try:
             if start:
                 handle.seek(start)
             y = handle.read(wanted, dtype="float32", always_2d=True)
-    except (RuntimeError, sf.SoundFileError, ValueError) as exc:
-        raise AudioError(
-            path, f"decoding failed partway ({str(exc).split(': ', 1)[-1]}); "
-            "the file is probably truncated or corrupted: replace it"
-        ) from None
+        except (RuntimeError, sf.SoundFileError, ValueError) as exc:
+            raise _partway_error(path, exc) from None
     if y.shape[0] == 0:
         raise AudioError(path, "the file holds no audio samples (zero length); replace it")
     error = _shortfall_error(path, wanted, y.shape[0], meta.sr)
@@ -333,35 +447,31 @@ def stream(
         As :func:`load`; a file that breaks partway raises after the blocks before it.
     """
     path = Path(path)
-    meta = info(path)
-    if block_seconds <= 0:
-        raise AudioError(path, f"block_seconds must be positive, got {block_seconds}")
-    block = max(1, int(round(block_seconds * meta.sr)))
-    channels = 1 if mono else meta.channels
-    resampler = None
-    if sr is not None and sr != meta.sr:
-        resampler = soxr.ResampleStream(meta.sr, sr, channels, dtype="float32", quality="HQ")
     decoded = 0
-    try:
-        with sf.SoundFile(str(path)) as handle:
-            while True:
+    with _decoder(path) as (handle, meta):
+        if not block_seconds > 0:
+            raise AudioError(path, f"block_seconds must be positive, got {block_seconds}")
+        block = max(1, int(round(block_seconds * meta.sr)))
+        channels = 1 if mono else meta.channels
+        resampler = None
+        if sr is not None and sr != meta.sr:
+            resampler = soxr.ResampleStream(meta.sr, sr, channels, dtype="float32", quality="HQ")
+        while True:
+            try:
                 y = handle.read(block, dtype="float32", always_2d=True)
-                last = y.shape[0] < block
-                decoded += y.shape[0]
-                if not np.isfinite(y).all():
-                    raise AudioError(path, "the file contains NaN or infinite samples; re-export it")
-                y = to_mono(y) if mono else y
-                if resampler is not None:
-                    y = resampler.resample_chunk(y, last=last)
-                if y.shape[0]:
-                    yield np.ascontiguousarray(y.T if y.ndim == 2 else y, dtype=np.float32)
-                if last:
-                    break
-    except (RuntimeError, sf.SoundFileError, ValueError) as exc:
-        raise AudioError(
-            path, f"decoding failed partway ({str(exc).split(': ', 1)[-1]}); "
-            "the file is probably truncated or corrupted: replace it"
-        ) from None
+            except (RuntimeError, sf.SoundFileError, ValueError) as exc:
+                raise _partway_error(path, exc) from None
+            last = y.shape[0] < block
+            decoded += y.shape[0]
+            if not np.isfinite(y).all():
+                raise AudioError(path, "the file contains NaN or infinite samples; re-export it")
+            y = to_mono(y) if mono else y
+            if resampler is not None:
+                y = resampler.resample_chunk(y, last=last)
+            if y.shape[0]:
+                yield np.ascontiguousarray(y.T if y.ndim == 2 else y, dtype=np.float32)
+            if last:
+                break
     if decoded == 0:
         raise AudioError(path, "the file holds no audio samples (zero length); replace it")
     error = _shortfall_error(path, meta.frames, decoded, meta.sr)

@@ -12,7 +12,7 @@ import errno
 import sqlite3
 from collections.abc import Iterator
 
-__all__ = ["GenrekitError", "AudioError", "DatasetError", "FeatureError", "ConfigError", "DiskFullError",
+__all__ = ["GenrekitError", "AudioError", "DatasetError", "FeatureError", "ConfigError", "DiskFullError", "os_reason",
            "reason", "is_disk_full", "disk_full_as_error"]
 
 #: ``errno`` values of a write refused for want of space: the disk, or the user's quota, is full.
@@ -102,12 +102,42 @@ def disk_full_as_error(path, kept: str = "") -> Iterator[None]:
         raise
 
 
+#: What the operating system's refusals mean for someone who wants a file read, by errno.
+_OS_REASONS = {
+    errno.ENOENT: "file not found; check the path and that the drive is mounted",
+    errno.ELOOP: "too many levels of symbolic links (the links form a loop); "
+                 "fix or remove the link",
+    errno.EACCES: "permission denied; make the file (and its folders) readable, e.g. `chmod a+r FILE`",
+    errno.EPERM: "permission denied; make the file (and its folders) readable, e.g. `chmod a+r FILE`",
+    errno.ENOTDIR: "a part of the path is a file, not a folder; check the path",
+    errno.ENAMETOOLONG: "the path (or one of its names) is longer than the file system allows; "
+                        "move the file to a shorter path",
+    errno.EIO: "input/output error while reading; the drive may be failing or disconnected: "
+               "check it, then try again",
+    errno.EISDIR: "is a folder, not a file",
+}
+
+
+def os_reason(exc: OSError) -> str:
+    """Why the operating system would not let a file be read, in words a user can act on.
+
+    Nothing here says the file is damaged: these errors come before any of its content is read.
+    """
+    known = _OS_REASONS.get(exc.errno)
+    if known is not None:
+        return known
+    return f"cannot read the file ({exc.strerror or exc}); check that it exists and is readable"
+
+
 def reason(exc: BaseException, path) -> str:
     """What a batch reports for a file that failed, next to the file's name.
 
     A :class:`GenrekitError`'s message without its leading ``"PATH: "`` (an :class:`AudioError`'s
-    ``reason``); anything else (a bug, an exotic file) as ``"unexpected TYPE: message"``.
+    ``reason``); an ``OSError`` as :func:`os_reason` words it; anything else (a bug, an exotic
+    file) as ``"unexpected TYPE: message"``.
     """
+    if isinstance(exc, OSError) and not isinstance(exc, GenrekitError):
+        return os_reason(exc)
     if not isinstance(exc, GenrekitError):
         return f"unexpected {type(exc).__name__}: {exc}"
     if isinstance(exc, AudioError):

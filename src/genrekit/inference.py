@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import glob
 import hashlib
+import math
 import os
 import sys
 import warnings
@@ -270,6 +271,7 @@ class Classifier:
     def predict_array(self, y: np.ndarray, sr: int, timeline: bool = False,
                       segment_seconds: float = 10.0) -> Prediction:
         """Classify a signal: ``y`` [shape=(n,)] mono float audio at ``sr`` Hz."""
+        _check_segment_seconds(segment_seconds)
         y = np.asarray(y, dtype=np.float32)
         if y.ndim != 1:
             raise ConfigError(f"expected mono audio of shape [n], got {list(y.shape)}; average the channels")
@@ -301,6 +303,7 @@ class Classifier:
         """
         from genrekit.progress import Progress
 
+        _check_segment_seconds(segment_seconds)
         files = expand_paths([paths] if isinstance(paths, (str, os.PathLike)) else list(paths))
         results: list[Prediction | None] = [None] * len(files)
 
@@ -431,11 +434,18 @@ class Classifier:
                             {**self.info.get("card", {}), **(card or {})})
 
 
+def _check_segment_seconds(seconds: float) -> None:
+    """Timeline segments must have a finite, positive length (``inf`` would put NaN into JSON)."""
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise ConfigError(f"segment_seconds must be a finite number of seconds greater than 0, got {seconds}")
+
+
 def expand_paths(inputs: Iterable[str | os.PathLike]) -> list[str]:
     """Files from files, directories (recursive, audio extensions only) and glob patterns, in order.
 
     A directory or pattern that matches nothing, and a path that does not exist, are kept
-    as they are, so the caller reports them by name.
+    as they are, so the caller reports them by name; so are the named pipes, devices and broken
+    links a folder or pattern holds (:mod:`genrekit.audio` refuses them without opening them).
     """
     from genrekit.datasets.genre_folders import audio_files
 
@@ -446,7 +456,8 @@ def expand_paths(inputs: Iterable[str | os.PathLike]) -> list[str]:
             out.extend(str(p) for p in audio_files(text))
         elif not os.path.exists(text) and glob.has_magic(text):
             matched = sorted(glob.glob(text, recursive=True))
-            out.extend(m for m in matched if os.path.isfile(m)) if matched else out.append(text)
+            # folders are left out; anything else (a pipe, a broken link) is kept, to be refused by name
+            out.extend(m for m in matched if not os.path.isdir(m)) if matched else out.append(text)
         else:
             out.append(text)
     return list(dict.fromkeys(out))

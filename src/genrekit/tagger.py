@@ -34,19 +34,24 @@ Examples
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import json
 import os
+import shlex
 import sqlite3
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
 
-from genrekit.errors import GenrekitError, disk_full_as_error
+from genrekit.audio import check_file, open_regular
+from genrekit.errors import AudioError, GenrekitError, disk_full_as_error, reason
+from genrekit.files import printable
 
 __all__ = ["Catalogue", "FileIdentity", "TrackRecord", "TagSummary", "CatalogueReport", "tag_library", "report",
-           "SCHEMA_VERSION", "IDENTITY"]
+           "updating", "SCHEMA_VERSION", "IDENTITY"]
 
 #: Version of the catalogue's tables, stored in its ``meta`` table; bump it with a migration.
 SCHEMA_VERSION = 1
@@ -89,9 +94,14 @@ def _now() -> str:
 
 # File identity --------------------------------------------------------------------------------
 def content_hash(path: str | os.PathLike, size: int) -> str:
-    """SHA-1 over ``size``, the first and the last :data:`HASH_BYTES` of a file (all of a small file)."""
+    """SHA-1 over ``size``, the first and the last :data:`HASH_BYTES` of a file (all of a small file).
+
+    Only a regular file is opened (:func:`genrekit.audio.open_regular`): a named pipe or a device
+    raises :class:`~genrekit.errors.AudioError` instead of blocking or being read forever.
+    """
     digest = hashlib.sha1(str(size).encode())
-    with open(path, "rb") as stream:
+    fd, _ = open_regular(path)
+    with os.fdopen(fd, "rb") as stream:
         digest.update(stream.read(HASH_BYTES))
         if size > HASH_BYTES:
             stream.seek(max(HASH_BYTES, size - HASH_BYTES))
@@ -109,9 +119,31 @@ class FileIdentity:
 
     @classmethod
     def of(cls, path: str | os.PathLike, stat: os.stat_result | None = None) -> "FileIdentity":
-        """The identity of a file now (``stat`` if already taken). Raises OSError if it cannot be read."""
-        stat = stat or os.stat(path)
+        """The identity of a file now (``stat`` if already taken).
+
+        Raises :class:`~genrekit.errors.AudioError` for anything but a non-empty regular file
+        (checked without opening it), ``OSError`` if it cannot be read.
+        """
+        stat = stat or check_file(path)
         return cls(stat.st_size, stat.st_mtime_ns, content_hash(path, stat.st_size))
+
+    @classmethod
+    def unreadable(cls, path: str | os.PathLike) -> "FileIdentity":
+        """The identity of a file that cannot be read: its status (of the link itself when it is a
+        broken symbolic link) and no content hash, so that an unchanged failure is not tried again."""
+        for status in (os.stat, os.lstat):
+            try:
+                found = status(path)
+            except OSError:
+                continue
+            return cls(found.st_size, found.st_mtime_ns, "")
+        return cls(0, 0, "")
+
+    def differs(self, other: "FileIdentity") -> bool:
+        """True when the content may differ: other hashes, or for unreadable files another status."""
+        if self.content_hash and other.content_hash:
+            return self.content_hash != other.content_hash
+        return self != other
 
     def same_stat(self, stat: os.stat_result) -> bool:
         return (self.size, self.mtime_ns) == (stat.st_size, stat.st_mtime_ns)
@@ -154,6 +186,50 @@ def _prefix_clause(under: str | os.PathLike | None) -> tuple[str, tuple]:
     return "substr(path, 1, ?) = ?", (len(prefix), prefix)
 
 
+def _catalogue_path(path: str | os.PathLike) -> Path:
+    """A catalogue's file name, refused when it names a folder or its folder does not exist (a typo
+    in ``--db`` must not create a tree of folders)."""
+    path = Path(path).expanduser()
+    if path.is_dir():
+        raise GenrekitError(f"{path}: is a folder; give a file name for the catalogue, e.g. "
+                            f"{path / 'catalogue.sqlite'}")
+    folder = path.parent
+    if not folder.is_dir():
+        raise GenrekitError(f"{path}: the folder {folder} does not exist; create it first "
+                            f"(mkdir -p {shlex.quote(str(folder))}) or give another --db")
+    return path
+
+
+@contextmanager
+def updating(db: str | os.PathLike) -> Iterator[None]:
+    """Hold the catalogue's update lock: an exclusive ``flock`` on ``<db>.lock`` that holds the pid.
+
+    Two runs tagging into one catalogue at once would each classify everything; the second one
+    is refused at once. The lock goes with the process (a killed run leaves no stale lock);
+    the ``.lock`` file stays next to the catalogue.
+
+    Raises
+    ------
+    GenrekitError
+        Another process holds the lock; the message names its pid.
+    """
+    path = _catalogue_path(db)
+    lock = path.with_name(path.name + ".lock")
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o666)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "?"
+            raise GenrekitError(f"catalogue {path} is being updated by another genrekit tag (pid {holder}); "
+                                "wait for it to finish or use another --db") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
 class Catalogue:
     """A SQLite file holding one row per track (see the module docstring).
 
@@ -164,27 +240,22 @@ class Catalogue:
     Parameters
     ----------
     path : str or path-like
-        The SQLite file; created (with its folder) unless ``create`` is False.
+        The SQLite file; created unless ``create`` is False (its folder must exist).
     create : bool
         Create a new catalogue when the file does not exist.
 
     Raises
     ------
     GenrekitError
-        The file is missing (``create=False``), is not SQLite, is another program's
-        database, or was written by a newer genrekit.
+        The file is missing (``create=False``), its folder is missing, it is not SQLite, is
+        another program's database, or was written by a newer genrekit.
     """
 
     def __init__(self, path: str | os.PathLike, create: bool = True):
-        self.path = Path(path).expanduser()
-        if self.path.is_dir():
-            raise GenrekitError(f"{self.path}: is a folder; give a file name for the catalogue, e.g. "
-                                f"{self.path / 'catalogue.sqlite'}")
-        if not self.path.exists():
-            if not create:
-                raise GenrekitError(f"{self.path}: no such catalogue; create it with "
-                                    f"`genrekit tag LIBRARY_DIR --db {self.path}`")
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = _catalogue_path(path)
+        if not self.path.exists() and not create:
+            raise GenrekitError(f"{self.path}: no such catalogue; create it with "
+                                f"`genrekit tag LIBRARY_DIR --db {self.path}`")
         self._db = sqlite3.connect(str(self.path), timeout=60.0)
         self._db.row_factory = sqlite3.Row
         try:
@@ -376,7 +447,7 @@ class TagSummary:
             lines.append(f"  wrote the genre into {self.tagged_files} files' tags, {len(self.tag_notes)} not written")
         lines.extend(f"  failed: {path}: {reason}" for path, reason in self.failed)
         lines.extend(f"  tag not written: {path}: {reason}" for path, reason in self.tag_notes)
-        return "\n".join(lines)
+        return "\n".join(printable(line) for line in lines)  # a newline in a file name stays in its line
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -388,16 +459,16 @@ class TagSummary:
 def _write_tag(path: str, genre: str, identity: FileIdentity,
                summary: TagSummary) -> tuple[str | None, str | None, FileIdentity]:
     """Put ``genre`` into a file's tags unless it is there; (written genre, note, the file's identity now)."""
-    from genrekit.filetags import TagError, read_genre, write_genre
+    from genrekit.filetags import read_genre, write_genre
 
     try:
         if read_genre(path) != genre:
             write_genre(path, genre)
             identity = FileIdentity.of(path)
-    except (TagError, OSError) as exc:
-        reason = getattr(exc, "reason", None) or f"{type(exc).__name__}: {exc}"
-        summary.tag_notes.append((path, reason))
-        return None, reason, identity
+    except (GenrekitError, OSError) as exc:  # TagError, or AudioError: no longer a regular file
+        note = getattr(exc, "reason", None) or reason(exc, path)
+        summary.tag_notes.append((path, note))
+        return None, note, identity
     summary.tagged_files += 1
     return genre, None, identity
 
@@ -430,11 +501,10 @@ def tag_library(root: str | os.PathLike, db: str | os.PathLike, classifier=None,
     Raises
     ------
     GenrekitError
-        ``root`` is not a folder, or ``db`` is not a usable catalogue. A file that cannot be
-        classified never raises: it is stored as failed with the reason.
+        ``root`` is not a folder, ``db`` is not a usable catalogue or its folder is missing, or
+        another run is updating ``db`` (see :func:`updating`). A file that cannot be classified
+        never raises: it is stored as failed with the reason.
     """
-    from genrekit.datasets.genre_folders import audio_files
-
     root = Path(root).expanduser()
     if not root.is_dir():
         raise GenrekitError(f"{root}: no such folder; give the folder that holds your music")
@@ -442,6 +512,13 @@ def tag_library(root: str | os.PathLike, db: str | os.PathLike, classifier=None,
         from genrekit.inference import load_model
 
         classifier = load_model()
+    with updating(db):
+        return _tag(root, db, classifier, write_tags, progress, retry_failed)
+
+
+def _tag(root: Path, db, classifier, write_tags: bool, progress: bool, retry_failed: bool) -> TagSummary:
+    from genrekit.datasets.genre_folders import audio_files
+
     files = [os.path.abspath(p) for p in audio_files(root)]
     summary = TagSummary(str(root), str(db), classifier.model_id, files=len(files))
     with Catalogue(db) as catalogue:
@@ -457,12 +534,31 @@ def tag_library(root: str | os.PathLike, db: str | os.PathLike, classifier=None,
     return summary
 
 
+def _look(path: str, record: TrackRecord | None, retry_failed: bool) -> tuple[FileIdentity, str | None]:
+    """A library file's identity now, and why it cannot be classified (``None`` when it can be read).
+
+    Nothing but a regular file is opened (a named pipe would block the scan, a device would be
+    read forever), and the content hash is read only when size or time differ from the record's.
+    """
+    try:
+        status = check_file(path)
+        if record is not None and record.identity.same_stat(status) \
+                and (record.identity.content_hash or not retry_failed):
+            return record.identity, None  # the usual case on a re-run: nothing is read
+        return FileIdentity.of(path, status), None
+    except AudioError as exc:  # missing, a broken or looping link, not a regular file, empty
+        return FileIdentity.unreadable(path), exc.reason
+    except OSError as exc:
+        return FileIdentity.unreadable(path), reason(exc, path)
+
+
 def _plan(files: list[str], known: dict[str, TrackRecord], catalogue: Catalogue, model_id: str, write_tags: bool,
           retry_failed: bool, summary: TagSummary) -> tuple[dict[str, FileIdentity], list[TrackRecord]]:
     """Sort the library's files into those to classify (with their identity now) and those to skip.
 
     Returns the files to classify and, with ``write_tags``, the skipped records whose genre is
-    not yet in the file's tags. A file that cannot be read is stored as failed here.
+    not yet in the file's tags. A file that cannot be read is stored as failed here, once: the
+    next run skips it until its status changes (or ``retry_failed``).
     """
     from genrekit.inference import Prediction
 
@@ -470,25 +566,10 @@ def _plan(files: list[str], known: dict[str, TrackRecord], catalogue: Catalogue,
     retag: list[TrackRecord] = []
     for path in files:
         record = known.get(path)
-        stat = None
-        try:
-            stat = os.stat(path)
-            if record is not None and record.identity.same_stat(stat) \
-                    and (record.identity.content_hash or not retry_failed):
-                identity = record.identity  # the usual case on a re-run: nothing is read
-            else:
-                identity = FileIdentity.of(path, stat)
-        except OSError as exc:
-            reason = f"cannot read the file ({exc.strerror or exc}); check that it exists and is readable"
-            unreadable = FileIdentity(stat.st_size, stat.st_mtime_ns, "") if stat else FileIdentity(0, 0, "")
-            catalogue.record(path, unreadable, model_id, Prediction(path, error=reason))
-            summary.failed.append((path, reason))
-            summary.new += record is None  # only a new or changed file is read here
-            summary.changed += record is not None
-            continue
+        identity, unreadable = _look(path, record, retry_failed)
         if record is None:
             summary.new += 1
-        elif identity.content_hash != record.identity.content_hash:
+        elif identity.differs(record.identity):
             summary.changed += 1
         elif record.model_id != model_id:
             summary.new_model += 1
@@ -502,6 +583,10 @@ def _plan(files: list[str], known: dict[str, TrackRecord], catalogue: Catalogue,
             if write_tags and record.ok and record.written_genre != record.genre \
                     and (record.write_note is None or retry_failed):
                 retag.append(record)
+            continue
+        if unreadable is not None:
+            catalogue.record(path, identity, model_id, Prediction(path, error=unreadable))
+            summary.failed.append((path, unreadable))
             continue
         todo[path] = identity
     return todo, retag
@@ -567,7 +652,7 @@ class CatalogueReport:
             lines.append(f"  genre written into {self.tagged_files} files' tags, {len(self.tag_notes)} not written")
         lines.extend(f"  failed: {path}: {reason}" for path, reason in self.failures)
         lines.extend(f"  tag not written: {path}: {reason}" for path, reason in self.tag_notes)
-        return "\n".join(lines)
+        return "\n".join(printable(line) for line in lines)  # a newline in a file name stays in its line
 
     def to_dict(self) -> dict:
         data = asdict(self)

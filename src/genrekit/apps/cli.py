@@ -22,6 +22,7 @@ from typing import Optional
 import typer
 
 import genrekit
+from genrekit.apps.options import finite
 from genrekit.errors import DiskFullError, GenrekitError, is_disk_full
 
 app = typer.Typer(
@@ -65,7 +66,7 @@ _DATASET = typer.Option(..., "--dataset", "-d", help="gtzan (either layout), fol
 _ROOT = typer.Option(None, "--root", "-r", help="Dataset folder. For synthetic: where to write it "
                                                 "(default: a folder in the user cache).")
 _N = typer.Option(10, "--n-per-genre", help="synthetic only: tracks per genre.")
-_SECONDS = typer.Option(30.0, "--seconds", help="synthetic only: track length in seconds.")
+_SECONDS = typer.Option(30.0, "--seconds", callback=finite(above=0), help="synthetic only: track length in seconds.")
 _SEED = typer.Option(0, "--seed", help="Random seed (synthetic audio, splits).")
 
 
@@ -147,7 +148,8 @@ def train(
     clip_hop: Optional[int] = typer.Option(None, "--clip-hop", help="Clip hop in frames (default: preset's)."),
     epochs: Optional[int] = typer.Option(None, "--epochs", help="Epochs (default: the paper's)."),
     batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Batch size (default: the paper's)."),
-    lr: Optional[float] = typer.Option(None, "--lr", help="Learning rate (default: the paper's optimiser's)."),
+    lr: Optional[float] = typer.Option(None, "--lr", callback=finite(above=0),
+                                       help="Learning rate (default: the paper's optimiser's)."),
     patience: Optional[int] = typer.Option(None, "--patience", help="Early-stopping patience; 0 disables it."),
     sampling: Optional[str] = typer.Option(None, "--sampling", help="fixed (every clip of the grid each epoch) or "
                                                                    "random_crop (one random clip per track per epoch)."),
@@ -236,7 +238,7 @@ def reproduce(
 def demo(
     out: Path = typer.Option(Path(".demo"), "--out", help="Where the demo writes its data and cache."),
     n_per_genre: int = typer.Option(10, "--n-per-genre", help="Synthetic tracks per genre."),
-    seconds: float = typer.Option(30.0, "--seconds", help="Length of each synthetic track."),
+    seconds: float = typer.Option(30.0, "--seconds", callback=finite(above=0), help="Length of each synthetic track."),
 ) -> None:
     """Run the main job on the embedded default: synthetic audio -> features -> summary."""
     from genrekit.apps.demo import run

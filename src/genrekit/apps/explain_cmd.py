@@ -19,6 +19,8 @@ from typing import Optional
 import numpy as np
 import typer
 
+from genrekit.apps.options import finite
+
 explain_app = typer.Typer(help="Figures of what trained models learned: STRF filters, LDA views, feature maps, "
                                "spectrograms (PNG + .npz).", no_args_is_help=True)
 
@@ -30,7 +32,7 @@ _ROOT = typer.Option(None, "--root", "-r", help="Dataset folder (default: the ru
 _SPLIT = typer.Option(None, "--split", help="Another split than the run's (holdout:8/1/1, filtered:dev, ...).")
 _SPLIT_INDEX = typer.Option(None, "--split-index", help="Which fold / repetition of a multi-split spec.")
 _N = typer.Option(10, "--n-per-genre", help="synthetic only: tracks per genre.")
-_SECONDS = typer.Option(30.0, "--seconds", help="synthetic only: track length in seconds.")
+_SECONDS = typer.Option(30.0, "--seconds", callback=finite(above=0), help="synthetic only: track length in seconds.")
 _SEED = typer.Option(0, "--seed", help="Random seed (synthetic audio, choice of segments and held-out tracks).")
 _CACHE = typer.Option(None, "--cache", "-c", help="Feature cache folder.")
 
@@ -80,7 +82,8 @@ def strf(
                                          "(default: all; see the error message of a wrong name for the list)."),
     units: int = typer.Option(6, "--units", min=1, help="Channels per layer: the ones whose activation varies most."),
     max_segments: int = typer.Option(400, "--max-segments", min=10, help="Segments drawn at random for the fits."),
-    overlap: float = typer.Option(0.1, "--overlap", help="Overlap of the segments (Dong: 10 %)."),
+    overlap: float = typer.Option(0.1, "--overlap", callback=finite(at_least=0, below=1),
+                                  help="Overlap of the segments, a fraction (Dong: 0.1, 10 %)."),
     part: str = typer.Option("train", "--part", help="train, valid or test tracks of the split."),
     dataset: Optional[str] = _DATASET,
     root: Optional[Path] = _ROOT,
@@ -216,8 +219,9 @@ def feature_maps(
 def spectrogram(
     files: list[Path] = typer.Argument(..., help="Audio files (WAV, FLAC, OGG, MP3, AU, AIFF)."),
     out: Path = _OUT,
-    start: float = typer.Option(0.0, "--start", min=0.0, help="Start of the segment in seconds."),
-    seconds: float = typer.Option(3.0, "--seconds", help="Length of the segment (Yang Fig. 5: 3 s)."),
+    start: float = typer.Option(0.0, "--start", callback=finite(at_least=0), help="Start of the segment in seconds."),
+    seconds: float = typer.Option(3.0, "--seconds", callback=finite(above=0),
+                                  help="Length of the segment (Yang Fig. 5: 3 s)."),
     spec: Optional[str] = typer.Option(None, "--spec", "-s", help="Also draw this feature preset's input for the "
                                        "whole file (see `genrekit specs`)."),
 ) -> None:

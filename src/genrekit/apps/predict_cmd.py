@@ -22,6 +22,9 @@ from typing import Optional
 
 import typer
 
+from genrekit.apps.options import finite
+from genrekit.files import printable
+
 __all__ = ["predict", "export", "render", "OutputFormat"]
 
 
@@ -49,7 +52,8 @@ def predict(
     top: Optional[int] = typer.Option(None, "--top", "-k", min=1, help="Show the K most probable genres "
                                       "(table: default 3; json: adds a 'top' list)."),
     timeline: bool = typer.Option(False, "--timeline", help="Also give the genre of every segment of each file."),
-    segment_seconds: float = typer.Option(10.0, "--segment-seconds", min=0.5, help="Segment length of --timeline."),
+    segment_seconds: float = typer.Option(10.0, "--segment-seconds", callback=finite(at_least=0.5),
+                                          help="Segment length of --timeline, in seconds (at least 0.5)."),
     backend: Backend = typer.Option(Backend.torch, "--backend", help="Run the network with torch or onnx "
                                     "(ONNX Runtime)."),
     workers: Optional[int] = typer.Option(None, "--workers", "-j", min=1, help="Decoding processes "
@@ -73,7 +77,7 @@ def predict(
     sys.stdout.write(render(predictions, output.value, top, timeline))
     failed = [p for p in predictions if not p.ok]
     for prediction in failed:
-        typer.echo(f"skipped {prediction.path}: {prediction.error}", err=True)
+        typer.echo(printable(f"skipped {prediction.path}: {prediction.error}"), err=True)
     if failed:
         typer.echo(f"classified {len(predictions) - len(failed)} of {len(predictions)} files; "
                    f"{len(failed)} could not be read (listed above)", err=True)
@@ -90,6 +94,8 @@ def render(predictions, output: str = "table", top: int | None = None, timeline:
     output : {"table", "json", "csv"}
     top : int, optional
         Genres shown per file in a table (default 3); in JSON, adds ``top``: ``[[genre, p], ...]``.
+        A table shows control characters in file names escaped (``\\n``), one line per file;
+        JSON and CSV keep the names as they are (both quote them).
     timeline : bool
         Include each file's timeline (table: one line per segment; csv: a ``timeline`` column
         of ``START-END:GENRE`` items).
@@ -109,11 +115,12 @@ def render(predictions, output: str = "table", top: int | None = None, timeline:
 
 def _table(predictions, top: int, timeline: bool) -> str:
     ok = [p for p in predictions if p.ok]
-    width = max([len(str(p.path)) for p in ok] + [4])
+    names = {id(p): printable(str(p.path)) for p in ok}  # one line per file, whatever its name holds
+    width = max([len(name) for name in names.values()] + [4])
     lines = [f"{'file':{width}s}  {'genre':10s}  top {top}"]
     for prediction in ok:
         best = "  ".join(f"{genre} {p:.0%}" for genre, p in prediction.top(top))
-        lines.append(f"{prediction.path:{width}s}  {prediction.genre:10s}  {best}")
+        lines.append(f"{names[id(prediction)]:{width}s}  {prediction.genre:10s}  {best}")
         for segment in (prediction.timeline or []) if timeline else []:
             lines.append(f"{'':{width}s}    {_clock(segment.start)}-{_clock(segment.end)}  {segment.genre:10s} "
                          f"{segment.probabilities[segment.genre]:.0%}")

@@ -18,6 +18,7 @@ import numpy as np
 
 from genrekit import audio
 from genrekit.errors import AudioError, DatasetError
+from genrekit.files import printable
 
 __all__ = ["Track", "Skipped", "TrackCollection", "probe"]
 
@@ -161,7 +162,7 @@ class TrackCollection(Sequence[Track]):
         lines.append("  " + ", ".join(f"{g} {n}" for g, n in self.counts().items()))
         if self.skipped:
             lines.append(f"  skipped {len(self.skipped)} unreadable file(s):")
-            lines.extend(f"    {s}" for s in self.skipped)
+            lines.extend(f"    {printable(str(s))}" for s in self.skipped)
         if self.missing:
             shown = ", ".join(self.missing[:10]) + (" ..." if len(self.missing) > 10 else "")
             lines.append(f"  missing {len(self.missing)} expected track(s): {shown}")

@@ -25,7 +25,7 @@ import numpy as np
 from genrekit import audio
 from genrekit.errors import FeatureError, reason
 from genrekit.features.cache import FeatureCache
-from genrekit.features.clips import n_clips
+from genrekit.files import printable
 from genrekit.features.specs import FeatureSpec, get
 from genrekit.progress import Progress
 
@@ -91,7 +91,7 @@ class ExtractionReport:
         lines = [f"features {self.spec}: {self.total} tracks: {len(self.computed)} computed, "
                  f"{len(self.cached)} cached, {len(self.failed)} failed in {self.seconds:.1f} s{speed}",
                  f"  cache: {self.cache_dir}"]
-        lines.extend(f"  failed: {f}" for f in self.failed)
+        lines.extend(f"  failed: {printable(str(f))}" for f in self.failed)
         return "\n".join(lines)
 
     def to_dict(self) -> dict:
@@ -108,21 +108,13 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _check_length(spec: FeatureSpec, n_frames: int, path: str) -> None:
-    if spec.clip.short == "reject" and n_clips(n_frames, spec.clip.frames, spec.clip.hop) == 0:
-        raise FeatureError(
-            f"{path}: too short: {n_frames} frames ({n_frames * spec.hop_seconds:.2f} s) is less than one "
-            f"clip of {spec.clip.frames} frames ({spec.clip_seconds:.2f} s); use a longer recording, or "
-            "the short-track policy 'pad'")
-
-
 def _featurise(path: str | os.PathLike, spec: FeatureSpec) -> tuple[np.ndarray, float]:
     """Decode and compute; returns ``(features, audio seconds)``."""
     y = audio.load(path, sr=spec.sr)
     if audio.is_silent(y, SILENCE_DB):
         raise FeatureError(f"{path}: silent (peak below {SILENCE_DB:.0f} dBFS): there is nothing to "
                            "classify; check that the file is the recording you meant")
-    _check_length(spec, spec.n_frames(y.shape[0]), str(path))
+    spec.check_length(spec.n_frames(y.shape[0]), str(path), y.shape[0] / spec.sr)
     return spec.compute(y), y.shape[0] / spec.sr
 
 
@@ -143,7 +135,8 @@ def compute_features(path: str | os.PathLike, spec: FeatureSpec | str) -> np.nda
     AudioError
         The file cannot be decoded.
     FeatureError
-        The signal is silent, or shorter than one clip under the ``"reject"`` policy.
+        The signal is silent, or too short (:meth:`FeatureSpec.check_length`: under half a clip,
+        or under one clip with the ``"reject"`` policy).
     """
     return _featurise(path, get(spec))[0]
 
@@ -304,7 +297,7 @@ def extract(tracks: Sequence[Track], spec: FeatureSpec | str, cache: str | os.Pa
             todo.append(track)
             continue
         try:
-            _check_length(spec, cached.shape[-1], track.path)
+            spec.check_length(cached.shape[-1], track.path)
             report.cached.append(track.id)
         except FeatureError as exc:
             report.failed.append(Failure(track.id, track.path, str(exc).replace(f"{track.path}: ", "", 1)))

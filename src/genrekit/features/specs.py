@@ -44,7 +44,7 @@ import numpy as np
 from genrekit.audio import DEFAULT_SR
 from genrekit.errors import ConfigError
 from genrekit.features import spectral
-from genrekit.features.clips import ClipSpec, clip_frames
+from genrekit.features.clips import ClipSpec, check_length, clip_frames
 from genrekit.threads import one_blas_thread
 
 __all__ = [
@@ -140,6 +140,11 @@ class FeatureSpec:
     def clips(self, features: np.ndarray, name: str | None = None) -> np.ndarray:
         """Cut :meth:`compute`'s output into clips: ``[n_clips, bands, clip.frames]`` (a view)."""
         return clip_frames(features, self.clip.frames, self.clip.hop, self.clip.short, name)
+
+    def check_length(self, n_frames: int, name: str | None = None, seconds: float | None = None) -> None:
+        """Refuse a track of ``n_frames`` frames (``seconds`` of audio) too short to classify: the one
+        rule for short input (:func:`~genrekit.features.clips.check_length` with this spec's clip)."""
+        check_length(n_frames, self.clip.frames, self.clip.short, name, self.hop_seconds, seconds)
 
     @property
     def clip_seconds(self) -> float:

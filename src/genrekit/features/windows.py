@@ -68,7 +68,8 @@ def file_windows(path: str | os.PathLike, spec: FeatureSpec | str,
     AudioError
         The file cannot be decoded (raised when the damage is reached).
     FeatureError
-        The file is silent, or shorter than one clip of ``spec`` (raised at the end).
+        The file is silent, or too short for ``spec`` (:meth:`FeatureSpec.check_length`: under half
+        a clip, or under one clip with the ``"reject"`` policy; raised at the end).
     """
     spec = get(spec)
     size = int(round(window_seconds * spec.sr))
@@ -101,14 +102,10 @@ def _blocks_of(blocks: Iterator[np.ndarray], size: int) -> Iterator[np.ndarray]:
 
 
 def _cut(blocks: Iterator[np.ndarray], spec: FeatureSpec, size: int, name: str) -> Iterator[Window]:
-    min_samples = int(np.ceil(spec.clip_seconds * spec.sr))
     loud, start, pending = False, 0, None
 
     def window(samples: np.ndarray) -> Window:
-        if samples.shape[0] < min_samples:
-            raise FeatureError(f"{name}: too short: {samples.shape[0] / spec.sr:.2f} s of audio, fewer than one "
-                               f"clip of {spec.clip_seconds:.2f} s; use a recording of at least "
-                               f"{spec.clip_seconds:.1f} s")
+        spec.check_length(spec.n_frames(samples.shape[0]), name, samples.shape[0] / spec.sr)  # as extraction
         return Window(start / spec.sr, samples.shape[0] / spec.sr, spec.compute(samples))
 
     for block in _blocks_of(blocks, size):
