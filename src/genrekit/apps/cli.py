@@ -8,6 +8,7 @@ printed as one line on stderr with exit status 2, never as a traceback.
 from __future__ import annotations
 
 import json
+import signal
 import sys
 from enum import Enum
 from pathlib import Path
@@ -292,16 +293,40 @@ def report(
     typer.echo(f"wrote {paths['report.md']} and {paths['report.html']} ({len(paths) - 3} figures)")
 
 
+#: The signals that stopped this command (filled by :func:`_stop`).
+_stopped_by: list[int] = []
+
+
+def _stop(signum: int, frame) -> None:
+    """Ctrl-C and SIGTERM alike: unwind as from Ctrl-C (the worker pool ends its workers, temporary
+    files are removed, the catalogue's open transaction rolls back), then exit with a one-line
+    message. A second signal ends the process at once (its workers still follow it: see
+    :func:`genrekit.features.extraction.worker_pool`)."""
+    _stopped_by.append(signum)
+    signal.signal(signum, signal.SIG_DFL)
+    raise KeyboardInterrupt
+
+
 def main() -> None:
     """Entry point of the ``genrekit`` script."""
+    _stopped_by.clear()
+    previous = {signum: signal.signal(signum, _stop) for signum in (signal.SIGINT, signal.SIGTERM)}
     try:
         app()
     except GenrekitError as exc:
         typer.echo(f"error: {exc}", err=True)
         sys.exit(2)
-    except KeyboardInterrupt:
-        typer.echo("interrupted; finished work is kept, run the same command again to resume", err=True)
-        sys.exit(130)
+    except (KeyboardInterrupt, SystemExit) as exc:
+        # typer turns KeyboardInterrupt into exit status 130 without a word; say what happened.
+        if isinstance(exc, SystemExit) and not _stopped_by:
+            raise
+        signum = _stopped_by[0] if _stopped_by else signal.SIGINT
+        what = "interrupted" if signum == signal.SIGINT else f"stopped by {signal.Signals(signum).name}"
+        typer.echo(f"{what}; finished work is kept, run the same command again to resume", err=True)
+        sys.exit(128 + signum)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 if __name__ == "__main__":

@@ -12,12 +12,16 @@ resumes. A bad file never stops the batch.
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.util
 import os
+import shutil
+import threading
 import time
 import warnings
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
+from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
@@ -152,9 +156,28 @@ def compute_features(path: str | os.PathLike, spec: FeatureSpec | str) -> np.nda
 _caches: dict[tuple[str, str], FeatureCache] = {}
 
 
-def _init_worker() -> None:
-    """One BLAS thread per worker (the workers are the parallelism), and an allocator that
-    reuses large buffers instead of mapping fresh pages for every track."""
+def _init_worker(lifeline: Connection | None = None, parent_tempdir: str | None = None) -> None:
+    """Set up a worker process: it dies with its parent, one BLAS thread (the workers are the
+    parallelism), an allocator that reuses large buffers instead of mapping fresh pages for
+    every track, and standard output sent to standard error.
+
+    Parameters
+    ----------
+    lifeline : multiprocessing.connection.Connection, optional
+        The read end of :func:`_lifeline`: end-of-file on it means that the parent has died.
+    parent_tempdir : str, optional
+        The parent's multiprocessing folder (``/tmp/pymp-*``), removed when the parent died
+        without removing it itself.
+    """
+    if lifeline is not None:
+        _watch_parent(lifeline, parent_tempdir)
+    # Standard output carries the command's results (JSON, CSV); a stray print in a worker
+    # (a library's, a debugging line) must not land in them. Errors still reach standard error,
+    # and what a task fails with is sent back to the parent, which reports it.
+    try:
+        os.dup2(2, 1)
+    except OSError:  # no standard error: leave things as they are
+        pass
     try:
         from threadpoolctl import threadpool_limits
 
@@ -171,6 +194,46 @@ def _init_worker() -> None:
         pass
 
 
+def _watch_parent(lifeline: Connection, parent_tempdir: str | None) -> None:
+    """End this process as soon as end-of-file shows on ``lifeline``: its parent has died.
+
+    A thread blocked on a pipe whose only write end the parent holds sees end-of-file the moment
+    the parent is gone, however it ended (``kill -9``, the OOM killer, a crash), on every POSIX
+    system. ``prctl(PR_SET_PDEATHSIG)`` would not do: with the forkserver a worker's parent is
+    the fork server, which itself only exits once every worker has, and the signal follows the
+    death of the parent *thread*, not process. The worker exits at once (a cache entry it was
+    writing stays a temporary file, which the next extraction removes); the fork server and the
+    resource tracker then see their own pipes close and exit too, so nothing is left holding the
+    command's standard output or error open.
+    """
+    def watch() -> None:
+        try:
+            os.read(lifeline.fileno(), 1)  # nothing is ever written: this returns at end-of-file
+        except OSError:
+            pass
+        if parent_tempdir and os.path.basename(parent_tempdir).startswith("pymp-"):
+            shutil.rmtree(parent_tempdir, ignore_errors=True)  # the parent cannot remove it any more
+        os._exit(1)
+
+    threading.Thread(target=watch, name="genrekit-parent-watch", daemon=True).start()
+
+
+_lifeline_pipe: tuple[Connection, Connection] | None = None
+
+
+def _lifeline() -> Connection:
+    """The read end of a pipe whose write end this process alone holds, open until it exits.
+
+    Workers get the read end; nothing is written, so they read end-of-file exactly when this
+    process has died and the kernel has closed its files. (A child made by a plain ``fork``
+    of this process also holds the write end, until it exits; the worker pools here never fork.)
+    """
+    global _lifeline_pipe
+    if _lifeline_pipe is None:
+        _lifeline_pipe = multiprocessing.Pipe(duplex=False)
+    return _lifeline_pipe[0]
+
+
 def _extract_one(path: str, spec: FeatureSpec, cache_root: str) -> tuple[str, float, str | None]:
     """Compute and store one file's features. Returns ``(status, audio seconds, reason)``."""
     cache = _caches.get((cache_root, spec.key()))
@@ -184,12 +247,36 @@ def _extract_one(path: str, spec: FeatureSpec, cache_root: str) -> tuple[str, fl
     return "computed", seconds, None
 
 
-def worker_pool(workers: int, preload: Sequence[str] = ()) -> ProcessPoolExecutor:
-    """A process pool for featurising: one BLAS thread per worker.
+class WorkerPool(ProcessPoolExecutor):
+    """A :class:`~concurrent.futures.ProcessPoolExecutor` whose ``with`` block, left by an exception
+    (Ctrl-C, SIGTERM turned into one by the CLI, a bug), cancels what has not started and ends the
+    workers at once instead of waiting for the files in progress, which may be hours long."""
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is not None:
+            self.stop()
+        return super().__exit__(exc_type, exc, tb)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Cancel the pending tasks and terminate the workers (waiting ``timeout`` s for each)."""
+        # CPython keeps the worker processes in ``_processes``; shutdown() drops that reference.
+        processes = list((getattr(self, "_processes", None) or {}).values())
+        self.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.join(timeout)
+
+
+def worker_pool(workers: int, preload: Sequence[str] = ()) -> WorkerPool:
+    """A process pool for featurising: one BLAS thread per worker, workers that die with this process.
 
     forkserver: workers start from a clean, single-threaded server process that has already
     imported this module (and ``preload``), so they start fast and are safe even when the
-    parent runs threads (torch, a progress bar). Elsewhere, spawn.
+    parent runs threads (torch, a progress bar). Elsewhere, spawn. Either way every worker
+    watches :func:`_lifeline` and exits within moments of this process dying, whatever
+    killed it; used as a context manager, an exception ends the workers at once
+    (:meth:`WorkerPool.stop`).
     """
     methods = multiprocessing.get_all_start_methods()
     if "forkserver" in methods:
@@ -197,7 +284,8 @@ def worker_pool(workers: int, preload: Sequence[str] = ()) -> ProcessPoolExecuto
         context.set_forkserver_preload([__name__, *preload])
     else:
         context = multiprocessing.get_context("spawn")
-    return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker)
+    return WorkerPool(max_workers=workers, mp_context=context, initializer=_init_worker,
+                      initargs=(_lifeline(), multiprocessing.util.get_temp_dir()))
 
 
 class Bounded:
@@ -261,13 +349,9 @@ def _parallel(todo, spec, cache_root, workers, record, bar, report) -> list[Trac
     with worker_pool(workers) as pool:
         tasks = Bounded(pool, todo, lambda p, track: p.submit(_extract_one, track.path, spec, cache_root),
                         4 * workers)
-        try:
-            for track, future in tasks:
-                record(track, future.result())
-                bar.advance(info=f"{len(report.failed)} failed" if report.failed else "")
-        except BaseException:
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
+        for track, future in tasks:
+            record(track, future.result())
+            bar.advance(info=f"{len(report.failed)} failed" if report.failed else "")
     return tasks.left()
 
 
