@@ -24,6 +24,7 @@ import hashlib
 import json
 import os
 from pathlib import Path
+from typing import BinaryIO, Callable
 
 import numpy as np
 
@@ -104,15 +105,28 @@ class FeatureCache:
 
     def put(self, path: str | os.PathLike, features: np.ndarray) -> Path:
         """Store a file's features atomically and drop stale entries of the same file."""
+        array = np.ascontiguousarray(features, dtype=np.float32)
+        return self.write(path, lambda stream: np.save(stream, array, allow_pickle=False))
+
+    def write(self, path: str | os.PathLike, fill: Callable[[BinaryIO], object]) -> Path:
+        """Store a file's features as ``fill(stream)`` writes them: a whole float32 ``.npy`` file,
+        e.g. through :class:`~genrekit.features.streaming.NpySink`, so that they need not be in
+        memory at once. Atomic: if ``fill`` raises, nothing is stored. Stale entries of the same
+        file are dropped. Temporary files go to the entry's folder (:meth:`temp_dir`)."""
         entry = self.entry(path)
         entry.parent.mkdir(exist_ok=True)
-        array = np.ascontiguousarray(features, dtype=np.float32)
-        atomic_write(entry, lambda stream: np.save(stream, array, allow_pickle=False))
+        atomic_write(entry, fill)
         prefix = entry.name.split("-", 1)[0]
         for stale in entry.parent.glob(f"{prefix}-*.npy"):
             if stale != entry:
                 stale.unlink(missing_ok=True)
         return entry
+
+    def temp_dir(self, path: str | os.PathLike) -> Path:
+        """The folder of ``path``'s entry: where its temporary files go while it is computed."""
+        folder = self.entry(path).parent
+        folder.mkdir(exist_ok=True)
+        return folder
 
     def entries(self) -> list[Path]:
         """All stored (whole) entries; temporary files of writers in progress are not entries."""

@@ -31,6 +31,7 @@ from genrekit.errors import FeatureError, reason
 from genrekit.features.cache import FeatureCache
 from genrekit.features.clips import n_clips
 from genrekit.features.specs import FeatureSpec, get
+from genrekit.features.streaming import ArraySink, NpySink, Sink
 from genrekit.progress import Progress
 
 if TYPE_CHECKING:  # only for annotations: worker processes need not import the datasets layer
@@ -40,6 +41,8 @@ __all__ = ["ExtractionReport", "Failure", "compute_features", "extract", "load_f
 
 #: Signals whose peak is below this (dB full scale) are treated as silent and not featurised.
 SILENCE_DB = -80.0
+#: Seconds of audio decoded at a time when a file is featurised.
+BLOCK_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -120,18 +123,39 @@ def _check_length(spec: FeatureSpec, n_frames: int, path: str) -> None:
             "the short-track policy 'pad'")
 
 
-def _featurise(path: str | os.PathLike, spec: FeatureSpec) -> tuple[np.ndarray, float]:
-    """Decode and compute; returns ``(features, audio seconds)``."""
-    y = audio.load(path, sr=spec.sr)
-    if audio.is_silent(y, SILENCE_DB):
-        raise FeatureError(f"{path}: silent (peak below {SILENCE_DB:.0f} dBFS): there is nothing to "
-                           "classify; check that the file is the recording you meant")
-    _check_length(spec, spec.n_frames(y.shape[0]), str(path))
-    return spec.compute(y), y.shape[0] / spec.sr
+def _featurise(path: str | os.PathLike, spec: FeatureSpec, sink: Sink,
+               spill_dir: str | os.PathLike | None = None) -> float:
+    """Decode ``path`` block by block and stream its features into ``sink`` (memory does not grow
+    with the file's length; see :meth:`FeatureSpec.stream`); returns the audio seconds.
+
+    Raises
+    ------
+    AudioError, FeatureError
+        As :func:`compute_features`, once the end of the file shows the problem.
+    """
+    seen = [0]
+
+    def blocks() -> Iterator[np.ndarray]:
+        samples, loud = 0, False
+        for block in audio.stream(path, sr=spec.sr, block_seconds=BLOCK_SECONDS):
+            samples += block.shape[0]
+            loud = loud or not audio.is_silent(block, SILENCE_DB)
+            yield block
+        if not loud:
+            raise FeatureError(f"{path}: silent (peak below {SILENCE_DB:.0f} dBFS): there is nothing to "
+                               "classify; check that the file is the recording you meant")
+        _check_length(spec, spec.n_frames(samples), str(path))
+        seen[0] = samples
+
+    spec.stream(blocks, sink, spill_dir)
+    return seen[0] / spec.sr
 
 
 def compute_features(path: str | os.PathLike, spec: FeatureSpec | str) -> np.ndarray:
     """Decode one file and compute its features.
+
+    The file is decoded and featurised a block at a time, so only the result grows with the
+    file's length; :func:`extract` writes even the result straight into the cache.
 
     Parameters
     ----------
@@ -149,7 +173,9 @@ def compute_features(path: str | os.PathLike, spec: FeatureSpec | str) -> np.nda
     FeatureError
         The signal is silent, or shorter than one clip under the ``"reject"`` policy.
     """
-    return _featurise(path, get(spec))[0]
+    sink = ArraySink()
+    _featurise(path, get(spec), sink)
+    return sink.array
 
 
 # Worker side -----------------------------------------------------------------------------
@@ -239,12 +265,17 @@ def _extract_one(path: str, spec: FeatureSpec, cache_root: str) -> tuple[str, fl
     cache = _caches.get((cache_root, spec.key()))
     if cache is None:
         cache = _caches[(cache_root, spec.key())] = FeatureCache(cache_root, spec)
+    seconds = [0.0]
+
+    def fill(stream) -> None:  # written in place, a block of columns at a time, then renamed
+        seconds[0] = _featurise(path, spec, NpySink(stream), spill_dir=cache.temp_dir(path))
+
     try:
-        features, seconds = _featurise(path, spec)
+        audio.info(path)  # a missing or unreadable file is reported as such, before the cache looks at it
+        cache.write(path, fill)
     except Exception as exc:  # a bad file, a bug or an exotic file: report it, never kill the batch
         return "failed", 0.0, reason(exc, path)
-    cache.put(path, features)
-    return "computed", seconds, None
+    return "computed", seconds[0], None
 
 
 class WorkerPool(ProcessPoolExecutor):
