@@ -32,16 +32,19 @@ def test_a_stereo_block_is_refused():
         list(centred_segments([np.zeros((100, 2), np.float32)], 64, 32, 4))
 
 
-def test_npy_sink_writes_what_numpy_saves(tmp_path):
+@pytest.mark.parametrize("limit", [None, 100, 1000])
+@pytest.mark.parametrize("order", ["forward", "backward"])
+def test_npy_sink_writes_what_numpy_saves(tmp_path, limit, order):
     array = np.random.default_rng(0).standard_normal((7, 53)).astype(np.float32)
-    path = tmp_path / "out.npy"
-    with open(path, "w+b") as stream:
-        sink = NpySink(stream)
-        sink.start(array.shape)
-        for first in range(50, -1, -10):  # any order
-            sink.write(first, array[:, first:first + 10])
-    assert np.array_equal(np.load(path), array)
     np.save(tmp_path / "numpy.npy", array)
+    path = tmp_path / "out.npy"
+    starts = list(range(0, 53, 10))
+    with open(path, "w+b") as stream:
+        sink = NpySink(stream, limit)
+        sink.start(array.shape)
+        for first in starts if order == "forward" else starts[::-1]:
+            sink.write(first, array[:, first:first + 10])
+        sink.flush()
     assert path.read_bytes() == (tmp_path / "numpy.npy").read_bytes()
 
 

@@ -268,7 +268,9 @@ def _extract_one(path: str, spec: FeatureSpec, cache_root: str) -> tuple[str, fl
     seconds = [0.0]
 
     def fill(stream) -> None:  # written in place, a block of columns at a time, then renamed
-        seconds[0] = _featurise(path, spec, NpySink(stream), spill_dir=cache.temp_dir(path))
+        sink = NpySink(stream)
+        seconds[0] = _featurise(path, spec, sink, spill_dir=cache.temp_dir(path))
+        sink.flush()
 
     try:
         audio.info(path)  # a missing or unreadable file is reported as such, before the cache looks at it

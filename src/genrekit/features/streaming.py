@@ -58,18 +58,26 @@ class ArraySink:
 
 class NpySink:
     """Output written into an open, seekable binary file as a float32 ``.npy`` array (C order,
-    ``np.load`` reads it as :meth:`numpy.save` would have written it), one block of columns at
-    a time: only that block is ever in memory.
+    byte for byte what :func:`numpy.save` writes), a block of columns at a time.
+
+    Consecutive blocks are gathered up to ``limit`` bytes, then written with one write per band
+    (the file is band-major); an output that fits is written with one write. Call :meth:`flush`
+    after the last block.
 
     Parameters
     ----------
     stream : binary file open for writing, seekable
+    limit : int, optional
+        Bytes gathered before writing (default :data:`SPILL_BYTES`).
     """
 
-    def __init__(self, stream: BinaryIO):
+    def __init__(self, stream: BinaryIO, limit: int | None = None):
         self.stream = stream
+        self.limit = SPILL_BYTES if limit is None else limit
         self.shape: tuple[int, int] = (0, 0)
         self.offset = 0
+        self.pending: list[np.ndarray] = []
+        self.pending_first = self.pending_bytes = 0
 
     def start(self, shape: tuple[int, int]) -> None:
         self.shape = (int(shape[0]), int(shape[1]))
@@ -80,8 +88,27 @@ class NpySink:
         self.stream.truncate(self.offset + 4 * self.shape[0] * self.shape[1])
 
     def write(self, first: int, columns: np.ndarray) -> None:
-        rows = np.ascontiguousarray(columns, dtype="<f4")  # [bands, k]: each band's stretch is one write
-        width = self.shape[1]
+        if self.pending and first != self.pending_first + sum(c.shape[1] for c in self.pending):
+            self.flush()
+        if not self.pending:
+            self.pending_first = first
+        self.pending.append(np.asarray(columns, dtype="<f4"))
+        self.pending_bytes += self.pending[-1].nbytes
+        if self.pending_bytes >= self.limit:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the gathered blocks."""
+        if not self.pending:
+            return
+        rows = np.ascontiguousarray(np.concatenate(self.pending, axis=1) if len(self.pending) > 1 else self.pending[0],
+                                    dtype="<f4")  # [bands, k]
+        first, width = self.pending_first, self.shape[1]
+        self.pending, self.pending_bytes = [], 0
+        if rows.shape[1] == width:  # the whole output: one write
+            self.stream.seek(self.offset)
+            self.stream.write(rows.data)
+            return
         for band, row in enumerate(rows):
             self.stream.seek(self.offset + 4 * (band * width + first))
             self.stream.write(row.data)
