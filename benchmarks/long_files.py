@@ -3,7 +3,8 @@
 Writes one generated WAV of ``--minutes`` (22050 Hz mono: a 10 s pattern of noise and tones,
 tiled, written block by block), then for each preset runs a fresh Python process that
 extracts the file's features into an empty cache in-process (``features.extract(...,
-workers=1)``, the work one extraction worker does) and reports, from
+workers=1)`` with a worker's thread and allocator settings: the work one extraction worker
+does) and reports, from
 ``resource.getrusage(RUSAGE_SELF).ru_maxrss`` in that process:
 
 - ``baseline_mb``: the peak after imports and one warm-up extraction of a 5 s file (lazy
@@ -33,11 +34,13 @@ import json, resource, sys, time
 from pathlib import Path
 from genrekit import features
 from genrekit.datasets.base import Track
+from genrekit.features.extraction import _tune_process
 
 def track(path):
     return Track(id=Path(path).stem, path=str(path), genre="x")
 
 long_file, short_file, preset, cache = sys.argv[1:5]
+_tune_process()  # as an extraction worker: one BLAS thread, its allocator settings
 warm = features.extract([track(short_file)], preset, cache=cache + "/warm", workers=1, progress=False)
 assert not warm.failed, warm.failed
 baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

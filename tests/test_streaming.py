@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import SR, noise, tone, write
+from conftest import SR, noise, write
 from genrekit import audio, features
 from genrekit.datasets.base import Track
 from genrekit.errors import FeatureError

@@ -183,9 +183,8 @@ _caches: dict[tuple[str, str], FeatureCache] = {}
 
 
 def _init_worker(lifeline: Connection | None = None, parent_tempdir: str | None = None) -> None:
-    """Set up a worker process: it dies with its parent, one BLAS thread (the workers are the
-    parallelism), an allocator that reuses large buffers instead of mapping fresh pages for
-    every track, and standard output sent to standard error.
+    """Set up a worker process: it dies with its parent, its standard output goes to standard
+    error, and :func:`_tune_process`.
 
     Parameters
     ----------
@@ -204,6 +203,13 @@ def _init_worker(lifeline: Connection | None = None, parent_tempdir: str | None 
         os.dup2(2, 1)
     except OSError:  # no standard error: leave things as they are
         pass
+    _tune_process()
+
+
+def _tune_process() -> None:
+    """One BLAS thread (the workers are the parallelism), and an allocator that reuses large
+    buffers instead of mapping fresh pages for every segment. Process-wide: for workers (and
+    benchmarks that measure what a worker does), never for the caller's process."""
     try:
         from threadpoolctl import threadpool_limits
 
@@ -436,7 +442,7 @@ def extract(tracks: Sequence[Track], spec: FeatureSpec | str, cache: str | os.Pa
 
     with Progress(len(todo), f"features {spec.name}", enabled=progress) as bar:
         def serial(tracks_left):
-            # In this process: no _init_worker(), whose thread limit and allocator settings
+            # In this process: no _tune_process(), whose thread limit and allocator settings
             # are process-wide and would outlive the extraction (and change, e.g., training).
             for track in tracks_left:
                 record(track, _extract_one(track.path, spec, str(store.root)))

@@ -22,11 +22,14 @@ import numpy as np
 from genrekit.errors import FeatureError
 from genrekit.files import TEMP_PREFIX
 
-__all__ = ["Blocks", "Sink", "ArraySink", "NpySink", "RowStore", "SPILL_BYTES", "centred_segments", "two_passes"]
+__all__ = ["Blocks", "Sink", "ArraySink", "NpySink", "RowStore", "SPILL_BYTES", "WRITE_BYTES", "centred_segments",
+           "two_passes"]
 
 #: Bytes of per-frame values a :class:`RowStore` keeps in memory before it moves them to disk
 #: (a 30 s track's log-mel or STFT is 1-3 MB: only long recordings spill).
 SPILL_BYTES = 16 << 20
+#: Bytes of output an :class:`NpySink` gathers before writing them (a 30 s track's output is one write).
+WRITE_BYTES = 4 << 20
 
 #: A signal as a function that returns its blocks, from the start, each time it is called
 #: (specs that need the whole track's extremes before they can finish read it twice).
@@ -68,12 +71,12 @@ class NpySink:
     ----------
     stream : binary file open for writing, seekable
     limit : int, optional
-        Bytes gathered before writing (default :data:`SPILL_BYTES`).
+        Bytes gathered before writing (default :data:`WRITE_BYTES`).
     """
 
     def __init__(self, stream: BinaryIO, limit: int | None = None):
         self.stream = stream
-        self.limit = SPILL_BYTES if limit is None else limit
+        self.limit = WRITE_BYTES if limit is None else limit
         self.shape: tuple[int, int] = (0, 0)
         self.offset = 0
         self.pending: list[np.ndarray] = []
