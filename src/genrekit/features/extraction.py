@@ -15,11 +15,13 @@ import multiprocessing
 import multiprocessing.util
 import os
 import shutil
+import signal
 import threading
 import time
 import warnings
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
@@ -296,6 +298,13 @@ class WorkerPool(ProcessPoolExecutor):
             self.stop()
         return super().__exit__(exc_type, exc, tb)
 
+    def submit(self, fn, /, *args, **kwargs) -> Future:
+        # The first submits start the workers. Ctrl-C or SIGTERM in the middle of a start leaves a
+        # worker that is not in the pool's list yet, so stop() cannot end it, and that starts after
+        # this process has removed the queues' semaphores and prints a traceback: hold them back.
+        with _signals_held():
+            return super().submit(fn, *args, **kwargs)
+
     def stop(self, timeout: float = 5.0) -> None:
         """Cancel the pending tasks and terminate the workers (waiting ``timeout`` s for each)."""
         # CPython keeps the worker processes in ``_processes``; shutdown() drops that reference.
@@ -305,6 +314,26 @@ class WorkerPool(ProcessPoolExecutor):
             process.terminate()
         for process in processes:
             process.join(timeout)
+
+
+@contextmanager
+def _signals_held(signums: Sequence[int] = (signal.SIGINT, signal.SIGTERM)) -> Iterator[None]:
+    """Run the block with these signals' handlers held back: a signal that arrives meanwhile is
+    raised again, to its own handler, when the block ends. Only the main thread runs signal
+    handlers, so elsewhere there is nothing to hold."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    held = [signum for signum in signums if signal.getsignal(signum) is not None]  # None: set outside Python
+    previous = {signum: signal.signal(signum, lambda number, frame: caught.append(number)) for signum in held}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        for signum in caught:
+            signal.raise_signal(signum)
 
 
 def worker_pool(workers: int, preload: Sequence[str] = ()) -> WorkerPool:
