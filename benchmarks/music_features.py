@@ -81,10 +81,14 @@ def parts(y: np.ndarray, spec) -> dict[str, float]:
     timed("entropy", music.entropy, magnitude, log_magnitude)
     timed("roughness", music.roughness, long_magnitude, np.fft.rfftfreq(spec.long_n_fft, 1 / spec.sr),
           spec.roughness_contrast)
-    analysis = music._Analysis.__new__(music._Analysis)  # the shared spectra above, not recomputed
-    analysis.spec, analysis.long_power = spec, long_power
-    timed("key_clarity", analysis.key_clarity)
-    timed("hcdf", lambda: music.hcdf(analysis.frame_chroma(), spec.hcdf_sigma * spec.sr / spec.hop_length))
+    def key_clarity():  # from the shared spectra above, not recomputed
+        keys = music._KeyWindows(spec)
+        keys.add(long_power)
+        strengths, centres = keys.finish()
+        return strengths.max(axis=1)[music._nearest(centres, long_power.shape[0])]
+
+    timed("key_clarity", key_clarity)
+    timed("hcdf", lambda: music.hcdf(spec._chroma(long_power), spec.hcdf_sigma * spec.sr / spec.hop_length))
     return times
 
 
@@ -97,9 +101,9 @@ def main() -> None:
     args = parser.parse_args()
 
     from genrekit import features
-    from genrekit.features.extraction import _init_worker
+    from genrekit.features.extraction import _tune_process
 
-    _init_worker()  # as a feature worker: one BLAS thread, big buffers kept on the heap
+    _tune_process()  # as a feature worker: one BLAS thread, big buffers kept on the heap
     spec = features.get("senac2017_music")
     tracks = load_tracks(args.tracks, args.seconds, args.samples)
     audio_seconds = sum(y.shape[0] for _, y in tracks) / spec.sr

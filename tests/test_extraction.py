@@ -1,7 +1,9 @@
-"""genrekit.features.extraction: parallel extraction, cache hits, invalidation, resume after a kill."""
+"""genrekit.features.extraction: parallel extraction, cache hits, invalidation, resume after a kill, memory
+that does not grow with a recording's length."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -14,6 +16,7 @@ import pytest
 
 from conftest import noise, tone, write
 from genrekit import datasets, features
+from genrekit.features import streaming
 
 
 @pytest.fixture
@@ -144,3 +147,137 @@ def test_bounded_stops_when_the_pool_breaks_and_hands_back_every_item_not_done()
     assert 3 not in done and 3 in tasks.left()
     assert sorted(done + tasks.left()) == list(range(10))
 
+
+
+# Memory does not grow with a recording's length ---------------------------------------------
+MEASURE = textwrap.dedent("""
+    import json, resource, sys
+    from genrekit import features
+    from genrekit.datasets.base import Track
+    from genrekit.features.extraction import _tune_process
+
+    _tune_process()  # a worker's thread and allocator settings
+    spec, cache, *paths = sys.argv[1:]
+    peaks = []
+    for i, path in enumerate(paths):
+        report = features.extract([Track(str(i), path, "x")], spec, cache=cache, workers=1, progress=False)
+        assert report.computed == [str(i)], report.failed
+        peaks.append(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    print(json.dumps(peaks))
+""")
+
+
+def long_wav(path, seconds: float, sr: int = 22050):
+    """A WAV of ``seconds`` (a 10 s pattern of a chord, gaps and noise, tiled), written block by block."""
+    import soundfile as sf
+
+    t = np.arange(10 * sr) / sr
+    chord = (np.sin(2 * np.pi * 220.0 * t) + np.sin(2 * np.pi * 277.18 * t)) * (np.sin(2 * np.pi * 0.5 * t) > -0.5)
+    pattern = (0.3 * chord + 0.05 * np.random.default_rng(0).standard_normal(t.size)).astype(np.float32)
+    total = int(round(seconds * sr))
+    with sf.SoundFile(str(path), "w", samplerate=sr, channels=1, subtype="PCM_16") as out:
+        for start in range(0, total, pattern.size):
+            out.write(pattern[:min(pattern.size, total - start)])
+    return path
+
+
+def peaks_mb(spec: str, cache, *paths) -> list[float]:
+    """Peak RSS (MB, ``ru_maxrss``) of a fresh process after extracting each of ``paths`` in turn, in-process
+    with a worker's settings (what one extraction worker does)."""
+    done = subprocess.run([sys.executable, "-c", MEASURE, spec, str(cache), *map(str, paths)], capture_output=True,
+                          text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def lengths(tmp_path_factory):
+    """5 s (warm-up: lazy imports, FFT plans), 2 minutes and 10 minutes."""
+    folder = tmp_path_factory.mktemp("lengths")
+    return [long_wav(folder / f"{seconds}.wav", seconds) for seconds in (5, 120, 600)]
+
+
+#: MB a 10-minute recording may take beyond a 2-minute one: what the row store keeps before it
+#: spills and the sink gathers before it writes (both fill up only for the longer file), plus slack
+#: (per-frame values that stay in memory, e.g. the 8-row music map, are kilobytes per minute).
+GROWTH_MB = (streaming.SPILL_BYTES + streaming.WRITE_BYTES) / 2**20 + 20
+
+
+@pytest.mark.parametrize("name", features.names())
+def test_extraction_memory_does_not_grow_with_the_recording(name, lengths, tmp_path):
+    warm, short, long = peaks_mb(name, tmp_path / "cache", *lengths)
+    assert long - short < GROWTH_MB, (f"{name}: the peak grew by {long - short:.0f} MB from a 2-minute to a 10-minute "
+                                      f"recording (after warm-up {warm:.0f} MB, then {short:.0f} MB, {long:.0f} MB)")
+    assert long - warm < 300, f"{name}: {long - warm:.0f} MB above the warm-up's peak for a 10-minute recording"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", features.names())
+def test_an_hour_long_recording_takes_under_500_mb_per_worker(name, tmp_path):
+    """The issue's case: one hour (``senac2017_music`` took 7.6 GB, ``yang2019`` 1.9 GB). Bound: 500 MB above
+    the peak after importing and extracting a 5 s file in the same process."""
+    files = long_wav(tmp_path / "warm.wav", 5), long_wav(tmp_path / "hour.wav", 3600)
+    warm, hour = peaks_mb(name, tmp_path / "cache", *files)
+    assert hour - warm < 500, f"{name}: {hour - warm:.0f} MB above the warm-up's {warm:.0f} MB for one hour"
+
+
+# Signals while workers start ---------------------------------------------------------------
+class Stop(Exception):
+    """What the test's SIGTERM handler raises (a KeyboardInterrupt would end the pytest session if it escaped)."""
+
+
+def test_signals_held_back_during_a_block_reach_their_handler_after_it():
+    from genrekit.features.extraction import _signals_held
+
+    def stop(signum, frame):
+        raise Stop
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        with pytest.raises(Stop):
+            with _signals_held():
+                os.kill(os.getpid(), signal.SIGTERM)
+                time.sleep(0.05)  # the handler would have run here
+                reached = True
+        assert reached
+        assert signal.getsignal(signal.SIGTERM) is stop
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def test_a_signal_while_a_worker_starts_still_ends_that_worker(monkeypatch):
+    """A worker started but not yet in the pool's list when Ctrl-C / SIGTERM lands would escape
+    WorkerPool.stop(), then fail to start once the pool's queues are gone, printing a traceback on the
+    command's standard error. Held back until submit() returns, the signal finds it listed and ended."""
+    from concurrent.futures import ProcessPoolExecutor, process
+
+    from genrekit.features.extraction import worker_pool
+
+    started = []
+
+    def spawn(self):  # CPython 3.11's ProcessPoolExecutor._spawn_process, with SIGTERM between start and registration
+        worker = self._mp_context.Process(target=process._process_worker, args=(
+            self._call_queue, self._result_queue, self._initializer, self._initargs, self._max_tasks_per_child))
+        worker.start()
+        started.append(worker)
+        os.kill(os.getpid(), signal.SIGTERM)
+        self._processes[worker.pid] = worker
+
+    if not hasattr(ProcessPoolExecutor(1), "_max_tasks_per_child"):  # _spawn_process as above: 3.11+
+        pytest.skip("another ProcessPoolExecutor than CPython 3.11's")
+    monkeypatch.setattr(ProcessPoolExecutor, "_spawn_process", spawn)
+
+    def stop(signum, frame):
+        raise Stop
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        with pytest.raises(Stop):
+            with worker_pool(1) as pool:
+                pool.submit(time.sleep, 60)
+                time.sleep(30)  # not reached: the signal is raised as submit returns
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    for worker in started:
+        worker.join(10)
+    assert started and [w.exitcode for w in started] == [-signal.SIGTERM] * len(started)  # ended by stop()

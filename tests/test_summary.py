@@ -50,3 +50,17 @@ def test_segments():
     values = summary.summary_vectors(noise(10.0), SR, segment_seconds=3.0)
     assert values.shape == (75, 3)
     assert summary.summary_vectors(noise(1.0), SR, segment_seconds=3.0).shape == (75, 1)
+
+
+def test_tempo_of_a_long_envelope_is_computed_in_blocks_with_librosa_s_value():
+    """A 3-hour track's tempogram would take 1.4 GB at once; in blocks of frames it gives librosa's tempo."""
+    import librosa
+
+    rng = np.random.default_rng(0)
+    onset = np.zeros(20_000, np.float32)
+    onset[::22] = 1.0 + rng.random(onset[::22].size).astype(np.float32)  # about 117 bpm at hop 512
+    onset += 0.1 * rng.random(onset.size).astype(np.float32)
+    expected = librosa.feature.tempo(onset_envelope=onset, sr=SR, hop_length=512)[0]
+    assert summary._tempo(onset, SR, 512, columns=1000) == pytest.approx(expected, rel=1e-6)
+    assert summary._tempo(onset[:900], SR, 512, columns=1000) == librosa.feature.tempo(
+        onset_envelope=onset[:900], sr=SR, hop_length=512)[0]

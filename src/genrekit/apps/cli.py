@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sqlite3
 import stat
 import sys
@@ -300,19 +301,43 @@ def report(
     typer.echo(f"wrote {paths['report.md']} and {paths['report.html']} ({len(paths) - 3} figures)")
 
 
+#: The signals that stopped this command (filled by :func:`_stop`).
+_stopped_by: list[int] = []
+
+
+def _stop(signum: int, frame) -> None:
+    """Ctrl-C and SIGTERM alike: unwind as from Ctrl-C (the worker pool ends its workers, temporary
+    files are removed, the catalogue's open transaction rolls back), then exit with a one-line
+    message. A second signal ends the process at once (its workers still follow it: see
+    :func:`genrekit.features.extraction.worker_pool`)."""
+    _stopped_by.append(signum)
+    signal.signal(signum, signal.SIG_DFL)
+    raise KeyboardInterrupt
+
+
 def main() -> None:
     """Entry point of the ``genrekit`` script."""
+    _stopped_by.clear()
+    previous = {signum: signal.signal(signum, _stop) for signum in (signal.SIGINT, signal.SIGTERM)}
     try:
         app()  # typer itself ends the command quietly (exit 1) when stdout is a closed pipe
     except GenrekitError as exc:
         _fail(exc)
-    except KeyboardInterrupt:
-        typer.echo("interrupted; finished work is kept, run the same command again to resume", err=True)
-        sys.exit(130)
     except (OSError, sqlite3.Error) as exc:
         if not is_disk_full(exc):
             raise
         _fail(DiskFullError(getattr(exc, "filename", None) or _unnamed_output()))
+    except (KeyboardInterrupt, SystemExit) as exc:
+        # typer turns KeyboardInterrupt into exit status 130 without a word; say what happened.
+        if isinstance(exc, SystemExit) and not _stopped_by:
+            raise
+        signum = _stopped_by[0] if _stopped_by else signal.SIGINT
+        what = "interrupted" if signum == signal.SIGINT else f"stopped by {signal.Signals(signum).name}"
+        typer.echo(f"{what}; finished work is kept, run the same command again to resume", err=True)
+        sys.exit(128 + signum)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def _fail(exc: GenrekitError) -> None:

@@ -24,6 +24,7 @@ import hashlib
 import json
 import os
 from pathlib import Path
+from typing import BinaryIO, Callable
 
 import numpy as np
 
@@ -133,16 +134,35 @@ class FeatureCache:
         genrekit.errors.DiskFullError
             The disk is full: no entry was written, and every earlier entry is whole.
         """
-        entry = self.entry(path)
         array = np.ascontiguousarray(features, dtype=np.float32)
+        return self.write(path, lambda stream: np.save(stream, array, allow_pickle=False))
+
+    def write(self, path: str | os.PathLike, fill: Callable[[BinaryIO], object]) -> Path:
+        """Store a file's features as ``fill(stream)`` writes them: a whole float32 ``.npy`` file,
+        e.g. through :class:`~genrekit.features.streaming.NpySink`, so that they need not be in
+        memory at once. Atomic: if ``fill`` raises, nothing is stored. Stale entries of the same
+        file are dropped. Temporary files go to the entry's folder (:meth:`temp_dir`).
+
+        Raises
+        ------
+        genrekit.errors.DiskFullError
+            The disk is full: no entry was written, and every earlier entry is whole.
+        """
+        entry = self.entry(path)
         with disk_full_as_error(self.root, _KEPT):
             entry.parent.mkdir(exist_ok=True)
-            atomic_write(entry, lambda stream: np.save(stream, array, allow_pickle=False))
+            atomic_write(entry, fill)
         prefix = entry.name.split("-", 1)[0]
         for stale in entry.parent.glob(f"{prefix}-*.npy"):
             if stale != entry:
                 stale.unlink(missing_ok=True)
         return entry
+
+    def temp_dir(self, path: str | os.PathLike) -> Path:
+        """The folder of ``path``'s entry: where its temporary files go while it is computed."""
+        folder = self.entry(path).parent
+        folder.mkdir(exist_ok=True)
+        return folder
 
     def entries(self) -> list[Path]:
         """All stored (whole) entries; temporary files of writers in progress are not entries."""

@@ -12,12 +12,18 @@ resumes. A bad file never stops the batch.
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.util
 import os
+import shutil
+import signal
+import threading
 import time
 import warnings
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
@@ -27,6 +33,7 @@ from genrekit.errors import FeatureError, reason
 from genrekit.features.cache import FeatureCache
 from genrekit.files import printable
 from genrekit.features.specs import FeatureSpec, get
+from genrekit.features.streaming import ArraySink, NpySink, Sink
 from genrekit.progress import Progress
 
 if TYPE_CHECKING:  # only for annotations: worker processes need not import the datasets layer
@@ -36,6 +43,8 @@ __all__ = ["ExtractionReport", "Failure", "compute_features", "extract", "load_f
 
 #: Signals whose peak is below this (dB full scale) are treated as silent and not featurised.
 SILENCE_DB = -80.0
+#: Seconds of audio decoded at a time when a file is featurised.
+BLOCK_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -108,18 +117,39 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _featurise(path: str | os.PathLike, spec: FeatureSpec) -> tuple[np.ndarray, float]:
-    """Decode and compute; returns ``(features, audio seconds)``."""
-    y = audio.load(path, sr=spec.sr)
-    if audio.is_silent(y, SILENCE_DB):
-        raise FeatureError(f"{path}: silent (peak below {SILENCE_DB:.0f} dBFS): there is nothing to "
-                           "classify; check that the file is the recording you meant")
-    spec.check_length(spec.n_frames(y.shape[0]), str(path), y.shape[0] / spec.sr)
-    return spec.compute(y), y.shape[0] / spec.sr
+def _featurise(path: str | os.PathLike, spec: FeatureSpec, sink: Sink,
+               spill_dir: str | os.PathLike | None = None) -> float:
+    """Decode ``path`` block by block and stream its features into ``sink`` (memory does not grow
+    with the file's length; see :meth:`FeatureSpec.stream`); returns the audio seconds.
+
+    Raises
+    ------
+    AudioError, FeatureError
+        As :func:`compute_features`, once the end of the file shows the problem.
+    """
+    seen = [0]
+
+    def blocks() -> Iterator[np.ndarray]:
+        samples, loud = 0, False
+        for block in audio.stream(path, sr=spec.sr, block_seconds=BLOCK_SECONDS):
+            samples += block.shape[0]
+            loud = loud or not audio.is_silent(block, SILENCE_DB)
+            yield block
+        if not loud:
+            raise FeatureError(f"{path}: silent (peak below {SILENCE_DB:.0f} dBFS): there is nothing to "
+                               "classify; check that the file is the recording you meant")
+        spec.check_length(spec.n_frames(samples), str(path), samples / spec.sr)
+        seen[0] = samples
+
+    spec.stream(blocks, sink, spill_dir)
+    return seen[0] / spec.sr
 
 
 def compute_features(path: str | os.PathLike, spec: FeatureSpec | str) -> np.ndarray:
     """Decode one file and compute its features.
+
+    The file is decoded and featurised a block at a time, so only the result grows with the
+    file's length; :func:`extract` writes even the result straight into the cache.
 
     Parameters
     ----------
@@ -138,16 +168,43 @@ def compute_features(path: str | os.PathLike, spec: FeatureSpec | str) -> np.nda
         The signal is silent, or too short (:meth:`FeatureSpec.check_length`: under half a clip,
         or under one clip with the ``"reject"`` policy).
     """
-    return _featurise(path, get(spec))[0]
+    sink = ArraySink()
+    _featurise(path, get(spec), sink)
+    return sink.array
 
 
 # Worker side -----------------------------------------------------------------------------
 _caches: dict[tuple[str, str], FeatureCache] = {}
 
 
-def _init_worker() -> None:
-    """One BLAS thread per worker (the workers are the parallelism), and an allocator that
-    reuses large buffers instead of mapping fresh pages for every track."""
+def _init_worker(lifeline: Connection | None = None, parent_tempdir: str | None = None) -> None:
+    """Set up a worker process: it dies with its parent, its standard output goes to standard
+    error, and :func:`_tune_process`.
+
+    Parameters
+    ----------
+    lifeline : multiprocessing.connection.Connection, optional
+        The read end of :func:`_lifeline`: end-of-file on it means that the parent has died.
+    parent_tempdir : str, optional
+        The parent's multiprocessing folder (``/tmp/pymp-*``), removed when the parent died
+        without removing it itself.
+    """
+    if lifeline is not None:
+        _watch_parent(lifeline, parent_tempdir)
+    # Standard output carries the command's results (JSON, CSV); a stray print in a worker
+    # (a library's, a debugging line) must not land in them. Errors still reach standard error,
+    # and what a task fails with is sent back to the parent, which reports it.
+    try:
+        os.dup2(2, 1)
+    except OSError:  # no standard error: leave things as they are
+        pass
+    _tune_process()
+
+
+def _tune_process() -> None:
+    """One BLAS thread (the workers are the parallelism), and an allocator that reuses large
+    buffers instead of mapping fresh pages for every segment. Process-wide: for workers (and
+    benchmarks that measure what a worker does), never for the caller's process."""
     try:
         from threadpoolctl import threadpool_limits
 
@@ -164,25 +221,123 @@ def _init_worker() -> None:
         pass
 
 
+def _watch_parent(lifeline: Connection, parent_tempdir: str | None) -> None:
+    """End this process as soon as end-of-file shows on ``lifeline``: its parent has died.
+
+    A thread blocked on a pipe whose only write end the parent holds sees end-of-file the moment
+    the parent is gone, however it ended (``kill -9``, the OOM killer, a crash), on every POSIX
+    system. ``prctl(PR_SET_PDEATHSIG)`` would not do: with the forkserver a worker's parent is
+    the fork server, which itself only exits once every worker has, and the signal follows the
+    death of the parent *thread*, not process. The worker exits at once (a cache entry it was
+    writing stays a temporary file, which the next extraction removes); the fork server and the
+    resource tracker then see their own pipes close and exit too, so nothing is left holding the
+    command's standard output or error open.
+    """
+    def watch() -> None:
+        try:
+            os.read(lifeline.fileno(), 1)  # nothing is ever written: this returns at end-of-file
+        except OSError:
+            pass
+        if parent_tempdir and os.path.basename(parent_tempdir).startswith("pymp-"):
+            shutil.rmtree(parent_tempdir, ignore_errors=True)  # the parent cannot remove it any more
+        os._exit(1)
+
+    threading.Thread(target=watch, name="genrekit-parent-watch", daemon=True).start()
+
+
+_lifeline_pipe: tuple[Connection, Connection] | None = None
+
+
+def _lifeline() -> Connection:
+    """The read end of a pipe whose write end this process alone holds, open until it exits.
+
+    Workers get the read end; nothing is written, so they read end-of-file exactly when this
+    process has died and the kernel has closed its files. (A child made by a plain ``fork``
+    of this process also holds the write end, until it exits; the worker pools here never fork.)
+    """
+    global _lifeline_pipe
+    if _lifeline_pipe is None:
+        _lifeline_pipe = multiprocessing.Pipe(duplex=False)
+    return _lifeline_pipe[0]
+
+
 def _extract_one(path: str, spec: FeatureSpec, cache_root: str) -> tuple[str, float, str | None]:
     """Compute and store one file's features. Returns ``(status, audio seconds, reason)``."""
     cache = _caches.get((cache_root, spec.key()))
     if cache is None:
         cache = _caches[(cache_root, spec.key())] = FeatureCache(cache_root, spec)
+    seconds = [0.0]
+
+    def fill(stream) -> None:  # written in place, a block of columns at a time, then renamed
+        sink = NpySink(stream)
+        seconds[0] = _featurise(path, spec, sink, spill_dir=cache.temp_dir(path))
+        sink.flush()
+
     try:
-        features, seconds = _featurise(path, spec)
+        audio.info(path)  # a missing or unreadable file is reported as such, before the cache looks at it
+        cache.write(path, fill)
     except Exception as exc:  # a bad file, a bug or an exotic file: report it, never kill the batch
         return "failed", 0.0, reason(exc, path)
-    cache.put(path, features)
-    return "computed", seconds, None
+    return "computed", seconds[0], None
 
 
-def worker_pool(workers: int, preload: Sequence[str] = ()) -> ProcessPoolExecutor:
-    """A process pool for featurising: one BLAS thread per worker.
+class WorkerPool(ProcessPoolExecutor):
+    """A :class:`~concurrent.futures.ProcessPoolExecutor` whose ``with`` block, left by an exception
+    (Ctrl-C, SIGTERM turned into one by the CLI, a bug), cancels what has not started and ends the
+    workers at once instead of waiting for the files in progress, which may be hours long."""
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is not None:
+            self.stop()
+        return super().__exit__(exc_type, exc, tb)
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:
+        # The first submits start the workers. Ctrl-C or SIGTERM in the middle of a start leaves a
+        # worker that is not in the pool's list yet, so stop() cannot end it, and that starts after
+        # this process has removed the queues' semaphores and prints a traceback: hold them back.
+        with _signals_held():
+            return super().submit(fn, *args, **kwargs)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Cancel the pending tasks and terminate the workers (waiting ``timeout`` s for each)."""
+        # CPython keeps the worker processes in ``_processes``; shutdown() drops that reference.
+        processes = list((getattr(self, "_processes", None) or {}).values())
+        self.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.join(timeout)
+
+
+@contextmanager
+def _signals_held(signums: Sequence[int] = (signal.SIGINT, signal.SIGTERM)) -> Iterator[None]:
+    """Run the block with these signals' handlers held back: a signal that arrives meanwhile is
+    raised again, to its own handler, when the block ends. Only the main thread runs signal
+    handlers, so elsewhere there is nothing to hold."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    held = [signum for signum in signums if signal.getsignal(signum) is not None]  # None: set outside Python
+    previous = {signum: signal.signal(signum, lambda number, frame: caught.append(number)) for signum in held}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        for signum in caught:
+            signal.raise_signal(signum)
+
+
+def worker_pool(workers: int, preload: Sequence[str] = ()) -> WorkerPool:
+    """A process pool for featurising: one BLAS thread per worker, workers that die with this process.
 
     forkserver: workers start from a clean, single-threaded server process that has already
     imported this module (and ``preload``), so they start fast and are safe even when the
-    parent runs threads (torch, a progress bar). Elsewhere, spawn.
+    parent runs threads (torch, a progress bar). Elsewhere, spawn. Either way every worker
+    watches :func:`_lifeline` and exits within moments of this process dying, whatever
+    killed it; used as a context manager, an exception ends the workers at once
+    (:meth:`WorkerPool.stop`).
     """
     methods = multiprocessing.get_all_start_methods()
     if "forkserver" in methods:
@@ -190,7 +345,8 @@ def worker_pool(workers: int, preload: Sequence[str] = ()) -> ProcessPoolExecuto
         context.set_forkserver_preload([__name__, *preload])
     else:
         context = multiprocessing.get_context("spawn")
-    return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker)
+    return WorkerPool(max_workers=workers, mp_context=context, initializer=_init_worker,
+                      initargs=(_lifeline(), multiprocessing.util.get_temp_dir()))
 
 
 class Bounded:
@@ -254,13 +410,9 @@ def _parallel(todo, spec, cache_root, workers, record, bar, report) -> list[Trac
     with worker_pool(workers) as pool:
         tasks = Bounded(pool, todo, lambda p, track: p.submit(_extract_one, track.path, spec, cache_root),
                         4 * workers)
-        try:
-            for track, future in tasks:
-                record(track, future.result())
-                bar.advance(info=f"{len(report.failed)} failed" if report.failed else "")
-        except BaseException:
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
+        for track, future in tasks:
+            record(track, future.result())
+            bar.advance(info=f"{len(report.failed)} failed" if report.failed else "")
     return tasks.left()
 
 
@@ -312,7 +464,7 @@ def extract(tracks: Sequence[Track], spec: FeatureSpec | str, cache: str | os.Pa
 
     with Progress(len(todo), f"features {spec.name}", enabled=progress) as bar:
         def serial(tracks_left):
-            # In this process: no _init_worker(), whose thread limit and allocator settings
+            # In this process: no _tune_process(), whose thread limit and allocator settings
             # are process-wide and would outlive the extraction (and change, e.g., training).
             for track in tracks_left:
                 record(track, _extract_one(track.path, spec, str(store.root)))

@@ -46,10 +46,15 @@ what each function does, with its defaults, and where genrekit departs from it a
   time, ``||zeta(n+1) - zeta(n-1)||`` (``mirhcdf`` takes the flux between successive frames
   of the unsmoothed centroid).
 
-Everything is vectorised over the whole track: one 1024-point and one 4096-point STFT
-(:func:`genrekit.features.spectral.power_spectrogram`), the roughness peak picking and the
-pair sums as array operations over all frames at once (a loop over pair *offsets*, never
-over frames).
+Everything is vectorised over a segment of 2048 frames (47.5 s; a 30 s excerpt is one segment):
+one 1024-point and one 4096-point STFT (:func:`genrekit.features.spectral.power_spectrogram`),
+the roughness peak picking and the pair sums as array operations over all its frames at once (a
+loop over pair *offsets*, never over frames). A longer recording is analysed a segment at a time
+(:meth:`MusicFeatureMap.stream`), in about 100 MB whatever its length, with the same values: the
+quantities of the whole track that finish a frame (the loudest frame's RMS for ``MinRMS``, the
+key windows, the smoothing of the tonal centroid) come from small per-frame arrays, and roughness,
+whose peaks are picked relative to the whole spectrogram's maximum, is computed on a second pass
+over the audio once that maximum is known.
 
 >>> from genrekit.features import music
 >>> values = music.compute(y)                                  # doctest: +SKIP
@@ -72,6 +77,7 @@ from genrekit.errors import ConfigError, FeatureError
 from genrekit.features import spectral
 from genrekit.features.clips import ClipSpec
 from genrekit.features.specs import FeatureSpec, _Framed, register
+from genrekit.features.streaming import two_passes
 
 __all__ = [
     "FEATURES",
@@ -273,7 +279,8 @@ def plomp_levelt(f1: np.ndarray, f2: np.ndarray) -> np.ndarray:
     return np.exp(-_B1 * x) - np.exp(-_B2 * x)
 
 
-def spectral_peaks(magnitude: np.ndarray, contrast: float = 0.01) -> tuple[np.ndarray, np.ndarray]:
+def spectral_peaks(magnitude: np.ndarray, contrast: float = 0.01,
+                   high: float | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Spectral peaks of every frame, picked as ``mirpeaks(..., 'Contrast', contrast)`` does.
 
     ``mirpeaks`` (as called by ``mirroughness``, ``'Contrast'`` 0.01) normalises the whole
@@ -291,6 +298,9 @@ def spectral_peaks(magnitude: np.ndarray, contrast: float = 0.01) -> tuple[np.nd
     magnitude : np.ndarray [shape=(n_frames, n_bins)]
     contrast : float
         In units of the spectrogram's global range.
+    high : float, optional
+        The spectrogram's maximum, when ``magnitude`` is a piece of it (default: ``magnitude``'s;
+        the range's minimum is 0 for magnitudes).
 
     Returns
     -------
@@ -298,7 +308,8 @@ def spectral_peaks(magnitude: np.ndarray, contrast: float = 0.01) -> tuple[np.nd
         The peaks, sorted by frame, then by bin.
     """
     n_frames, n_bins = magnitude.shape
-    low, high = float(magnitude.min(initial=0.0)), float(magnitude.max(initial=0.0))
+    low = float(magnitude.min(initial=0.0))
+    high = float(magnitude.max(initial=0.0)) if high is None else float(high)
     empty = np.zeros(0, dtype=np.int64)
     if high <= low:
         return empty, empty
@@ -342,7 +353,8 @@ def spectral_peaks(magnitude: np.ndarray, contrast: float = 0.01) -> tuple[np.nd
     return frame, position[keep] - frame * n_bins
 
 
-def roughness(magnitude: np.ndarray, freqs: np.ndarray, contrast: float = 0.01) -> np.ndarray:
+def roughness(magnitude: np.ndarray, freqs: np.ndarray, contrast: float = 0.01,
+              high: float | None = None) -> np.ndarray:
     """Sensory dissonance of each frame (``mirroughness``, default method ``'Sethares'``).
 
     The spectral peaks (:func:`spectral_peaks`) of each frame, at their bin frequencies and
@@ -366,13 +378,16 @@ def roughness(magnitude: np.ndarray, freqs: np.ndarray, contrast: float = 0.01) 
     freqs : np.ndarray [shape=(n_bins,)], Hz
     contrast : float
         Peak-picking contrast (``mirroughness``'s ``'Contrast'``, default 0.01).
+    high : float, optional
+        The whole spectrogram's maximum when ``magnitude`` is a piece of it (peaks are picked
+        relative to it: :func:`spectral_peaks`).
 
     Returns
     -------
     np.ndarray [shape=(n_frames,)], float32, >= 0; 0 for a frame with fewer than two peaks.
     """
     n_frames = magnitude.shape[0]
-    frame, bin_ = spectral_peaks(magnitude, contrast)
+    frame, bin_ = spectral_peaks(magnitude, contrast, high)
     n = frame.size
     if n < 2:
         return np.zeros(n_frames, dtype=np.float32)
@@ -574,23 +589,33 @@ def hcdf(chroma: np.ndarray, sigma_frames: float) -> np.ndarray:
     -------
     np.ndarray [shape=(n_frames,)], float32, in [0, 3]
     """
-    centroid = _smooth(tonal_centroid(chroma), sigma_frames)
+    return _centroid_change(tonal_centroid(chroma), sigma_frames)
+
+
+def _centroid_change(centroid: np.ndarray, sigma_frames: float) -> np.ndarray:
+    """:func:`hcdf` from the tonal centroids ``[n_frames, 6]``."""
+    centroid = _smooth(centroid, sigma_frames)
     padded = np.pad(centroid, ((1, 1), (0, 0)), mode="edge")
     change = padded[2:] - padded[:-2]
     return np.sqrt(np.einsum("ij,ij->i", change, change)).astype(np.float32)
 
 
-def _smooth(x: np.ndarray, sigma: float) -> np.ndarray:
-    """Gaussian smoothing along axis 0, kernel to 4 sigma, edges repeated."""
+def _smooth(x: np.ndarray, sigma: float, rows: int = 16384) -> np.ndarray:
+    """Gaussian smoothing along axis 0, kernel to 4 sigma, edges repeated; ``rows`` at a time
+    (the windows of a 3-hour track would take hundreds of MB at once)."""
     if sigma <= 0 or x.shape[0] < 2:
         return x
     radius = max(1, int(math.ceil(4 * sigma)))
     t = np.arange(-radius, radius + 1)
     kernel = np.exp(-0.5 * (t / sigma) ** 2)
     kernel /= kernel.sum()
+    kernel = kernel.astype(np.float32)
     padded = np.pad(x, ((radius, radius), (0, 0)), mode="edge")
     windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * radius + 1, axis=0)  # [n, d, k]
-    return (windows @ kernel.astype(np.float32)).astype(np.float32)
+    out = np.empty(x.shape, dtype=np.float32)
+    for start in range(0, x.shape[0], rows):
+        out[start:start + rows] = windows[start:start + rows] @ kernel
+    return out
 
 
 # ------------------------------------------------------------------------------------------------
@@ -672,6 +697,10 @@ class MusicFeatureMap(_Framed, FeatureSpec):
         """Names of the rows of :meth:`compute`'s output."""
         return list(FEATURES)
 
+    #: Frames per segment: 2048 (47.5 s) keeps a 30 s excerpt in one segment, so it is analysed in
+    #: one pass; a segment's spectra take about 100 MB.
+    block_frames: ClassVar[int] = 2048
+
     def compute(self, y: np.ndarray) -> np.ndarray:
         values = self.features(y)
         return np.stack([values[name] for name in FEATURES]).astype(np.float32, copy=False)
@@ -688,81 +717,155 @@ class MusicFeatureMap(_Framed, FeatureSpec):
         dict of str to np.ndarray [shape=(n_frames,)], float32, keys :data:`FEATURES`
         """
         y = _signal(y)
-        analysis = _Analysis(self, y)
-        return {
-            "energy": analysis.rms,
-            "zcr": zero_crossing_rate(analysis.framed),
-            "brightness": analysis.trim(brightness(analysis.magnitude, analysis.freqs, self.brightness_cutoff),
-                                        self.brightness_min_rms),
-            "flatness": analysis.trim(flatness(analysis.magnitude, analysis.log_magnitude), self.flatness_min_rms),
-            "entropy": analysis.trim(entropy(analysis.magnitude, analysis.log_magnitude), self.entropy_min_rms),
-            "roughness": roughness(analysis.long_magnitude, analysis.long_freqs, self.roughness_contrast),
-            "key_clarity": analysis.key_clarity(),
-            "hcdf": hcdf(analysis.frame_chroma(), self.hcdf_sigma * self.sr / self.hop_length),
-        }
+        return self._features(lambda: (y,), self.block_frames)
 
+    def stream(self, blocks, sink, spill_dir=None, block_frames: int | None = None) -> None:
+        """See :meth:`FeatureSpec.stream`. The map is small (8 values per frame) and stays in memory;
+        the spectra are computed a segment at a time. A recording longer than one segment
+        (:attr:`block_frames`) is read twice: roughness picks spectral peaks relative to the whole
+        track's loudest spectral value (``mirpeaks`` normalises the whole spectrogram), known only
+        after the first pass, which computes everything else."""
+        values = self._features(blocks, block_frames or self.block_frames)
+        out = np.stack([values[name] for name in FEATURES]).astype(np.float32, copy=False)
+        sink.start(out.shape)
+        sink.write(0, out)
 
-class _Analysis:
-    """The spectra shared by the features of one track, computed once."""
-
-    def __init__(self, spec: MusicFeatureMap, y: np.ndarray):
-        self.spec = spec
-        self.framed = spectral.frames(y, spec.n_fft, spec.hop_length)
-        self.rms = energy(self.framed)
-        self.magnitude = np.sqrt(spectral.power_spectrogram(y, spec.n_fft, spec.hop_length, window_name=spec.window))
-        self.log_magnitude = _log(self.magnitude)
-        self.freqs = np.fft.rfftfreq(spec.n_fft, 1.0 / spec.sr)
-        self.long_power = spectral.power_spectrogram(y, spec.long_n_fft, spec.hop_length, window_name=spec.window)
+    def _features(self, blocks, block_frames: int) -> dict[str, np.ndarray]:
+        frame_length = max(self.n_fft, self.long_n_fft)
+        short_frames = _inner(frame_length, self.n_fft)
+        long_frames = _inner(frame_length, self.long_n_fft)
+        freqs = np.fft.rfftfreq(self.n_fft, 1.0 / self.sr)
+        long_freqs = np.fft.rfftfreq(self.long_n_fft, 1.0 / self.sr)
         # Scaled so that a sinusoid's peak reads as its amplitude: 2 / sum(window).
-        gain = np.float32(2.0 / float(spectral.window(spec.window, spec.long_n_fft, spec.long_n_fft).sum()))
-        self.long_magnitude = np.sqrt(self.long_power) * gain
-        self.long_freqs = np.fft.rfftfreq(spec.long_n_fft, 1.0 / spec.sr)
+        gain = np.float32(2.0 / float(spectral.window(self.window, self.long_n_fft, self.long_n_fft).sum()))
+        parts: dict[str, list[np.ndarray]] = {name: [] for name in FEATURES if name not in ("key_clarity", "hcdf")}
+        centroids: list[np.ndarray] = []
+        keys = _KeyWindows(self)
+        loudest = [0.0]  # the whole track's loudest long-window magnitude
 
-    def trim(self, values: np.ndarray, min_rms: float) -> np.ndarray:
-        """``MinRMS``: 0 where the frame's RMS is below ``min_rms`` times the loudest frame's."""
-        if min_rms <= 0:
-            return values
-        loudest = float(self.rms.max(initial=0.0))
-        loud = self.rms >= min_rms * loudest if loudest > 0 else np.zeros(values.shape, dtype=bool)
-        return np.where(loud, values, np.float32(0.0)).astype(np.float32)
+        def long_power(segment: np.ndarray) -> np.ndarray:
+            return spectral.power_spectrogram(segment[long_frames], self.long_n_fft, self.hop_length,
+                                              window_name=self.window, center=False)
+
+        def first_pass(first: int, segment: np.ndarray) -> np.ndarray:
+            short = segment[short_frames]
+            framed = spectral.frames(short, self.n_fft, self.hop_length, center=False)
+            parts["energy"].append(energy(framed))
+            parts["zcr"].append(zero_crossing_rate(framed))
+            magnitude = np.sqrt(spectral.power_spectrogram(short, self.n_fft, self.hop_length,
+                                                           window_name=self.window, center=False))
+            log_magnitude = _log(magnitude)
+            parts["brightness"].append(brightness(magnitude, freqs, self.brightness_cutoff))
+            parts["flatness"].append(flatness(magnitude, log_magnitude))
+            parts["entropy"].append(entropy(magnitude, log_magnitude))
+            power = long_power(segment)
+            centroids.append(tonal_centroid(self._chroma(power)))
+            keys.add(power)
+            long_magnitude = np.sqrt(power, out=power)
+            long_magnitude *= gain
+            loudest[0] = max(loudest[0], float(long_magnitude.max(initial=0.0)))
+            return long_magnitude
+
+        def second_pass(first: int, segment: np.ndarray, long_magnitude: np.ndarray | None) -> None:
+            if long_magnitude is None:
+                long_magnitude = np.sqrt(long_power(segment))
+                long_magnitude *= gain
+            parts["roughness"].append(roughness(long_magnitude, long_freqs, self.roughness_contrast, loudest[0]))
+
+        two_passes(blocks, frame_length, self.hop_length, block_frames, first_pass, second_pass)
+        values = {name: np.concatenate(found) for name, found in parts.items()}
+        rms = values["energy"]
+        for name, min_rms in (("brightness", self.brightness_min_rms), ("flatness", self.flatness_min_rms),
+                              ("entropy", self.entropy_min_rms)):
+            values[name] = _trim(values[name], rms, min_rms)
+        strengths, centres = keys.finish()
+        values["key_clarity"] = strengths.max(axis=1)[_nearest(centres, rms.shape[0])].astype(np.float32)
+        values["hcdf"] = _centroid_change(np.concatenate(centroids), self.hcdf_sigma * self.sr / self.hop_length)
+        return {name: values[name] for name in FEATURES}
 
     def _chroma(self, power: np.ndarray) -> np.ndarray:
-        s = self.spec
-        return chroma_from_power(power, s.sr, s.long_n_fft, s.chroma_fmin, s.chroma_fmax, s.tuning, s.chroma_db_range)
+        return chroma_from_power(power, self.sr, self.long_n_fft, self.chroma_fmin, self.chroma_fmax, self.tuning,
+                                 self.chroma_db_range)
 
-    def frame_chroma(self) -> np.ndarray:
-        return self._chroma(self.long_power)
 
-    def key_windows(self) -> tuple[np.ndarray, np.ndarray]:
-        """Chroma of each key window (mean power of its frames) and the window of each frame."""
-        s = self.spec
-        n = self.long_power.shape[0]
-        length = max(1, int(round(s.key_window * s.sr / s.hop_length)))
-        hop = max(1, int(round(s.key_hop * s.sr / s.hop_length)))
-        if n <= length:
-            starts = np.array([0])
-            length = n
-        else:
-            starts = np.arange(0, n - length + 1, hop)
-            if n - (starts[-1] + length) > hop / 2:  # a long tail: one more window, aligned to the end
-                starts = np.append(starts, n - length)
-        _, first, last = _chroma_matrix(int(s.sr), int(s.long_n_fft), float(s.chroma_fmin), float(s.chroma_fmax),
-                                        float(s.tuning))
-        # Each window's mean power spectrum (Welch), as one matrix product.
-        t = np.arange(n)
-        inside = (t >= starts[:, None]) & (t < starts[:, None] + length)
-        average = inside.astype(np.float32) / np.float32(length)
-        full = np.zeros((starts.size, self.long_power.shape[1]), dtype=np.float32)
-        full[:, first:last] = average @ self.long_power[:, first:last]
-        centres = starts + length / 2.0
-        # Each frame takes the value of the window whose centre is nearest (Senac: the clarity of
-        # a 6 s window "is duplicated for all the segments of 46.4 ms that make up this period").
-        owner = np.abs(np.arange(n)[:, None] + 0.5 - centres[None, :]).argmin(axis=1)
-        return self._chroma(full), owner
+def _inner(outer: int, inner: int) -> slice:
+    """The samples of a centred ``outer``-sample framing's segment that a centred ``inner``-sample
+    framing with the same hop needs (frames of both are centred on the same samples)."""
+    return slice(outer // 2 - inner // 2, -((outer - outer // 2) - (inner - inner // 2)) or None)
 
-    def key_clarity(self) -> np.ndarray:
-        chroma, owner = self.key_windows()
-        return key_strength(chroma).max(axis=1)[owner].astype(np.float32)
+
+def _trim(values: np.ndarray, rms: np.ndarray, min_rms: float) -> np.ndarray:
+    """``MinRMS``: 0 where the frame's RMS is below ``min_rms`` times the loudest frame's."""
+    if min_rms <= 0:
+        return values
+    loudest = float(rms.max(initial=0.0))
+    loud = rms >= min_rms * loudest if loudest > 0 else np.zeros(values.shape, dtype=bool)
+    return np.where(loud, values, np.float32(0.0)).astype(np.float32)
+
+
+def _nearest(centres: np.ndarray, n: int) -> np.ndarray:
+    """For each frame ``t < n``, the index of the centre nearest ``t + 0.5`` (the first on a tie);
+    ``centres`` ascending."""
+    x = np.arange(n) + 0.5
+    right = np.minimum(np.searchsorted(centres, x), centres.size - 1)
+    left = np.maximum(right - 1, 0)
+    return np.where(np.abs(x - centres[left]) <= np.abs(centres[right] - x), left, right)
+
+
+class _KeyWindows:
+    """Key-clarity windows (``key_window`` s, hop ``key_hop`` s) over long-window power spectra that
+    arrive a segment at a time: each window's mean spectrum (Welch) in the chroma bins, and its 24
+    key strengths once it is complete. Memory: the windows still open and the last window's frames.
+
+    Windows start every ``hop`` frames while they fit in the track; when the frames after the last
+    one are more than half a hop, one more window ends with the track; a track shorter than a
+    window is one window.
+    """
+
+    def __init__(self, spec: MusicFeatureMap):
+        self.spec = spec
+        self.length = max(1, int(round(spec.key_window * spec.sr / spec.hop_length)))
+        self.hop = max(1, int(round(spec.key_hop * spec.sr / spec.hop_length)))
+        _, self.first_bin, self.last_bin = _chroma_matrix(int(spec.sr), int(spec.long_n_fft), float(spec.chroma_fmin),
+                                                          float(spec.chroma_fmax), float(spec.tuning))
+        self.n = 0
+        self.sums: dict[int, np.ndarray] = {}
+        self.starts: list[int] = []
+        self.strengths: list[np.ndarray] = []
+        self.recent = np.zeros((0, self.last_bin - self.first_bin), dtype=np.float32)
+
+    def add(self, power: np.ndarray) -> None:
+        """The next frames' power spectra ``[k, 1 + long_n_fft // 2]``."""
+        rows = power[:, self.first_bin:self.last_bin]
+        begin, end = self.n, self.n + rows.shape[0]
+        done, means = [], []
+        for start in range(max(0, -(-(begin - self.length + 1) // self.hop)) * self.hop, end, self.hop):
+            a, b = max(start, begin), min(start + self.length, end)
+            self.sums[start] = self.sums.get(start, 0.0) + rows[a - begin:b - begin].sum(axis=0, dtype=np.float64)
+            if start + self.length <= end:
+                done.append(start)
+                means.append(self.sums.pop(start) / self.length)
+        if done:
+            self.starts.extend(done)
+            self.strengths.append(self._strengths(np.array(means)))
+        self.recent = np.concatenate([self.recent, rows])[-self.length:]
+        self.n = end
+
+    def _strengths(self, means: np.ndarray) -> np.ndarray:
+        full = np.zeros((means.shape[0], self.spec.long_n_fft // 2 + 1), dtype=np.float32)
+        full[:, self.first_bin:self.last_bin] = means
+        return key_strength(self.spec._chroma(full))
+
+    def finish(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(strengths [n_windows, 24], centres [n_windows])``, centres in frames, ascending."""
+        if self.n <= self.length:  # one window of the whole track
+            return self._strengths(self.recent.mean(axis=0, dtype=np.float64)[None]), np.array([self.n / 2.0])
+        starts = list(self.starts)
+        strengths = list(self.strengths)
+        if self.n - (starts[-1] + self.length) > self.hop / 2:  # a long tail: one more window, aligned to the end
+            starts.append(self.n - self.length)
+            strengths.append(self._strengths(self.recent.mean(axis=0, dtype=np.float64)[None]))
+        return np.concatenate(strengths), np.array(starts) + self.length / 2.0
 
 
 def _signal(y: np.ndarray) -> np.ndarray:
@@ -830,7 +933,8 @@ def chromagram(y: np.ndarray, sr: int = DEFAULT_SR, **params) -> np.ndarray:
     np.ndarray [shape=(n_frames, 12)], float32 (C first)
     """
     spec = _spec(sr, params)
-    chroma = _Analysis(spec, _signal(y)).frame_chroma()
+    power = spectral.power_spectrogram(_signal(y), spec.long_n_fft, spec.hop_length, window_name=spec.window)
+    chroma = spec._chroma(power)
     peak = chroma.max(axis=1, keepdims=True)
     return chroma / (peak + np.float32(1e-6))
 
@@ -844,8 +948,9 @@ def key_strengths(y: np.ndarray, sr: int = DEFAULT_SR, **params) -> np.ndarray:
     a window is its row's maximum, :func:`best_key` names the strongest key.
     """
     spec = _spec(sr, params)
-    chroma, _ = _Analysis(spec, _signal(y)).key_windows()
-    return key_strength(chroma)
+    keys = _KeyWindows(spec)
+    keys.add(spectral.power_spectrogram(_signal(y), spec.long_n_fft, spec.hop_length, window_name=spec.window))
+    return keys.finish()[0]
 
 
 register(MusicFeatureMap(name="senac2017_music"))

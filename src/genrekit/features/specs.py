@@ -7,6 +7,9 @@ same numbers share cached features and any change of a number recomputes them.
 
 Every spec's ``compute(y)`` returns ``np.ndarray [shape=(bands, frames)], float32`` for a
 whole track; clips are cut afterwards, so clip settings are not part of the cache key.
+``stream(blocks, sink)`` computes the same values from a signal that arrives in blocks, in
+memory that does not grow with the track's length (:mod:`genrekit.features.streaming`):
+how extraction featurises a file of any length; ``compute`` is ``stream`` over one block.
 
 Presets (:data:`PRESETS`), each citing where its numbers come from:
 
@@ -36,8 +39,9 @@ import dataclasses
 import functools
 import hashlib
 import json
+import os
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, Callable, ClassVar
 
 import numpy as np
 
@@ -45,6 +49,7 @@ from genrekit.audio import DEFAULT_SR
 from genrekit.errors import ConfigError
 from genrekit.features import spectral
 from genrekit.features.clips import ClipSpec, check_length, clip_frames
+from genrekit.features.streaming import ArraySink, Blocks, RowStore, Sink, centred_segments
 from genrekit.threads import one_blas_thread
 
 __all__ = [
@@ -67,13 +72,13 @@ FEATURES_VERSION = 1
 _KINDS: dict[str, type["FeatureSpec"]] = {}
 
 
-def _on_one_blas_thread(compute):
-    """``compute`` run inside :func:`genrekit.threads.one_blas_thread` (why: that module)."""
+def _on_one_blas_thread(method):
+    """``method`` run inside :func:`genrekit.threads.one_blas_thread` (why: that module)."""
 
-    @functools.wraps(compute)
-    def wrapper(self, y):
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
         with one_blas_thread():
-            return compute(self, y)
+            return method(self, *args, **kwargs)
 
     return wrapper
 
@@ -101,8 +106,9 @@ class FeatureSpec:
         super().__init_subclass__(**kwargs)
         if cls.kind:
             _KINDS[cls.kind] = cls
-        if "compute" in cls.__dict__:  # every spec's compute runs on one BLAS thread (see below)
-            cls.compute = _on_one_blas_thread(cls.__dict__["compute"])
+        for method in ("compute", "stream"):  # every spec computes on one BLAS thread (see compute)
+            if method in cls.__dict__:
+                setattr(cls, method, _on_one_blas_thread(cls.__dict__[method]))
 
     # What every spec provides ---------------------------------------------------------
     @property
@@ -119,10 +125,17 @@ class FeatureSpec:
         """Frames :meth:`compute` returns for ``n_samples`` samples at :attr:`sr`."""
         raise NotImplementedError
 
-    def compute(self, y: np.ndarray) -> np.ndarray:
-        """Features of a whole track.
+    #: Frames per segment of :meth:`stream`: bounds the memory of each step, and keeps a segment's
+    #: spectra in the CPU cache (a 30 s log-mel or STFT takes about half the time of one call for
+    #: all frames; ``benchmarks/long_files.py``).
+    block_frames: ClassVar[int] = 256
 
-        Every subclass's ``compute`` runs inside :func:`genrekit.threads.one_blas_thread`
+    def compute(self, y: np.ndarray) -> np.ndarray:
+        """Features of a whole track (:meth:`stream` over one block).
+
+        A spec implements :meth:`stream` (memory bounded for any length) or, when its values need the
+        whole signal at once (musicnn's embeddings), ``compute``; the other one follows. Every
+        subclass's ``compute`` and ``stream`` run inside :func:`genrekit.threads.one_blas_thread`
         (applied by ``__init_subclass__``), so the values do not depend on the caller's BLAS
         thread count: cached features are bit-identical whichever process computed them.
 
@@ -134,7 +147,39 @@ class FeatureSpec:
         -------
         np.ndarray [shape=(bands, n_frames)], float32
         """
-        raise NotImplementedError
+        y = np.asarray(y, dtype=np.float32)
+        sink = ArraySink()
+        self.stream(lambda: (y,), sink)
+        return sink.array
+
+    def stream(self, blocks: Blocks, sink: Sink, spill_dir: str | os.PathLike | None = None,
+               block_frames: int | None = None) -> None:
+        """Features of a signal that arrives in blocks, in memory that does not grow with its length.
+
+        The values equal :meth:`compute`'s on the whole signal (to float32 rounding; each
+        spec's docstring says where a long signal is read twice).
+
+        Parameters
+        ----------
+        blocks : callable
+            Returns the signal's blocks (``np.ndarray [shape=(m,)]`` at :attr:`sr`) from the
+            start each time it is called.
+        sink : Sink
+            Receives the output ``[bands, n_frames]``, a block of columns at a time.
+        spill_dir : str or path-like, optional
+            Where per-frame values that wait for the end of the track may go as an unnamed
+            temporary file (``None``: they stay in memory).
+        block_frames : int, optional
+            Frames per segment (default :attr:`block_frames`).
+
+        The default, for specs that implement only ``compute``, gathers the blocks and computes on
+        the whole signal (memory grows with the length).
+        """
+        if type(self).compute is FeatureSpec.compute:
+            raise NotImplementedError(f"{type(self).__name__} implements neither stream nor compute")
+        values = self.compute(np.concatenate([np.asarray(b, dtype=np.float32) for b in blocks()]))
+        sink.start(values.shape)
+        sink.write(0, values)
 
     # Shared behaviour ---------------------------------------------------------------
     def clips(self, features: np.ndarray, name: str | None = None) -> np.ndarray:
@@ -182,6 +227,29 @@ class _Framed:
 
     def n_frames(self, n_samples: int) -> int:
         return spectral.n_frames(n_samples, self.hop_length)
+
+    def _framewise(self, blocks: Blocks, sink: Sink, spill_dir, block_frames: int | None,
+                   rows: Callable[[np.ndarray], np.ndarray], finish: Callable[[np.ndarray], np.ndarray],
+                   width: int, pick: Callable[[int], np.ndarray] | None = None) -> None:
+        """:meth:`FeatureSpec.stream` for values computed frame by frame and finished with numbers
+        of the whole track: ``rows(segment)`` gives a segment's frames ``[k, width]``, kept in a
+        :class:`RowStore` until the track is over; then ``finish(rows)`` makes each block of them
+        final (in place) and the sink gets it, transposed. ``pick(n_frames)``: the frame shown in
+        each output column (default: every frame).
+        """
+        with RowStore(width, spill_dir) as store:
+            for _, segment in centred_segments(blocks(), self.n_fft, self.hop_length,
+                                               block_frames or self.block_frames):
+                store.append(rows(segment))
+            picked = None if pick is None else pick(len(store))
+            sink.start((self.bands, len(store) if picked is None else picked.size))
+            for first, values in store.chunks():
+                if picked is None:
+                    sink.write(first, finish(values).T)
+                    continue
+                low, high = np.searchsorted(picked, [first, first + values.shape[0]])
+                if high > low:
+                    sink.write(int(low), finish(values[picked[low:high] - first]).T)
 
 
 def _check_scale(scale: str, allowed: tuple[str, ...]) -> None:
@@ -231,13 +299,24 @@ class LogMelSpec(_Framed, FeatureSpec):
     def bands(self) -> int:
         return self.n_mels
 
-    def compute(self, y: np.ndarray) -> np.ndarray:
-        mel = spectral.mel_spectrogram(y, self.sr, self.n_fft, self.hop_length, self.n_mels,
-                                       self.fmin, self.fmax, self.win_length, self.window)
-        if self.scale == "log1p":
-            return np.log1p(mel, out=mel)
-        db = spectral.power_to_db(mel, top_db=self.top_db)
-        return spectral.minmax(db) if self.scale == "db_minmax" else db
+    def stream(self, blocks: Blocks, sink: Sink, spill_dir=None, block_frames: int | None = None) -> None:
+        """See :meth:`FeatureSpec.stream`. The dB scales are relative to the whole track's loudest
+        cell, so the frames wait (on disk when many) until the end of the track is seen."""
+        scale = None if self.scale == "log1p" else spectral.DbScale(self.top_db)
+
+        def rows(segment: np.ndarray) -> np.ndarray:
+            power = spectral.power_spectrogram(segment, self.n_fft, self.hop_length, self.win_length, self.window,
+                                               center=False)
+            mel = spectral.mel_project(power, self.sr, self.n_fft, self.n_mels, self.fmin, self.fmax)
+            return np.log1p(mel, out=mel) if scale is None else scale.observe(mel)
+
+        def finish(values: np.ndarray) -> np.ndarray:
+            if scale is None:
+                return values
+            db = scale.finish(values)
+            return spectral.minmax(db, scale.bounds()) if self.scale == "db_minmax" else db
+
+        self._framewise(blocks, sink, spill_dir, block_frames, rows, finish, self.n_mels)
 
 
 @dataclass(frozen=True)
@@ -271,14 +350,20 @@ class StftSpec(_Framed, FeatureSpec):
     def bands(self) -> int:
         return self.n_fft // 2 + 1
 
-    def compute(self, y: np.ndarray) -> np.ndarray:
-        power = spectral.power_spectrogram(y, self.n_fft, self.hop_length, window_name=self.window)
-        if self.scale == "db":
-            return np.ascontiguousarray(spectral.power_to_db(power, top_db=self.top_db).T)
-        magnitude = np.sqrt(power, out=power)
-        if self.scale == "log1p":
-            np.log1p(magnitude, out=magnitude)
-        return np.ascontiguousarray(magnitude.T)
+    def stream(self, blocks: Blocks, sink: Sink, spill_dir=None, block_frames: int | None = None) -> None:
+        """See :meth:`FeatureSpec.stream` (and :meth:`LogMelSpec.stream` for the dB scale)."""
+        scale = spectral.DbScale(self.top_db) if self.scale == "db" else None
+
+        def rows(segment: np.ndarray) -> np.ndarray:
+            power = spectral.power_spectrogram(segment, self.n_fft, self.hop_length, window_name=self.window,
+                                               center=False)
+            if scale is not None:
+                return scale.observe(power)
+            magnitude = np.sqrt(power, out=power)
+            return np.log1p(magnitude, out=magnitude) if self.scale == "log1p" else magnitude
+
+        self._framewise(blocks, sink, spill_dir, block_frames, rows,
+                        scale.finish if scale is not None else (lambda values: values), self.bands)
 
 
 @dataclass(frozen=True)
@@ -326,10 +411,16 @@ class SummarySpec(FeatureSpec):
 
         return feature_names(self.n_mfcc)
 
-    def compute(self, y: np.ndarray) -> np.ndarray:
-        from genrekit.features.summary import summary_vectors
+    #: A 30 s excerpt is one segment: its spectrum is computed once.
+    block_frames: ClassVar[int] = 2048
 
-        return summary_vectors(y, self.sr, self.n_fft, self.hop_length, self.n_mfcc, self.segment_seconds)
+    def stream(self, blocks: Blocks, sink: Sink, spill_dir=None, block_frames: int | None = None) -> None:
+        """See :meth:`FeatureSpec.stream` and :func:`genrekit.features.summary.stream_summary` (a
+        recording longer than one segment is read twice)."""
+        from genrekit.features.summary import stream_summary
+
+        stream_summary(blocks, sink, self.sr, self.n_fft, self.hop_length, self.n_mfcc, self.segment_seconds,
+                       block_frames or self.block_frames)
 
 
 @dataclass(frozen=True)
@@ -379,34 +470,28 @@ class CoarseMelSpec(_Framed, FeatureSpec):
     def n_frames(self, n_samples: int) -> int:
         return self.columns(spectral.n_frames(n_samples, self.hop_length)).shape[0]
 
-    def compute(self, y: np.ndarray) -> np.ndarray:
-        db = spectral.power_to_db(self._mel(np.asarray(y, dtype=np.float32)), top_db=self.top_db)
-        low, high = np.float32(db.min()), np.float32(db.max())
-        scaled = (db - low) / (high - low) if high > low else np.zeros_like(db)
-        level = np.minimum(self.levels - 1, np.floor(np.float32(self.levels) * scaled))
-        picked = level[:, self.columns(db.shape[1])]
-        return (np.float32(-self.top_db) + np.float32(self.top_db / (self.levels - 1)) * picked).astype(np.float32)
+    #: STFT frames per segment: a segment's spectra stay in the CPU cache, faster than one call for
+    #: all frames (the dB scale needs every frame's spectrum, not only the columns kept: it takes the
+    #: track's maximum and minimum over all of them).
+    block_frames: ClassVar[int] = 128
 
-    #: STFT frames transformed at a time by :meth:`_mel` (their spectra stay in the CPU cache).
-    block_frames: ClassVar[int] = 64
+    def stream(self, blocks: Blocks, sink: Sink, spill_dir=None, block_frames: int | None = None) -> None:
+        """See :meth:`FeatureSpec.stream`: every frame's dB values wait for the end of the track
+        (its extremes scale the 8-bit levels), then the columns are picked."""
+        scale = spectral.DbScale(self.top_db)
 
-    def _mel(self, y: np.ndarray) -> np.ndarray:
-        """``spectral.mel_spectrogram(y, ...)`` (centred), computed ``block_frames`` frames at a time.
+        def rows(segment: np.ndarray) -> np.ndarray:
+            power = spectral.power_spectrogram(segment, self.n_fft, self.hop_length, center=False)
+            return scale.observe(spectral.mel_project(power, self.sr, self.n_fft, self.n_mels))
 
-        Equal to the one-call result bit for bit (every frame's spectrum and mel projection is
-        computed on its own either way), and about 1.6x faster for a 30 s track: the STFT of
-        all frames is needed (the dB scale takes the track's maximum and minimum over every
-        frame, not only the columns kept), and in blocks its arrays stay in the cache.
-        """
-        padded = np.pad(y, (self.n_fft // 2, self.n_fft // 2))
-        total = spectral.n_frames(y.shape[0], self.hop_length)
-        blocks = []
-        for first in range(0, total, self.block_frames):
-            last = min(first + self.block_frames, total)
-            piece = padded[first * self.hop_length:(last - 1) * self.hop_length + self.n_fft]
-            blocks.append(spectral.mel_spectrogram(piece, self.sr, self.n_fft, self.hop_length, self.n_mels,
-                                                   center=False))
-        return np.concatenate(blocks, axis=1)
+        def finish(values: np.ndarray) -> np.ndarray:
+            db = scale.finish(values)
+            low, high = (np.float32(bound) for bound in scale.bounds())
+            scaled = (db - low) / (high - low) if high > low else np.zeros_like(db)
+            level = np.minimum(self.levels - 1, np.floor(np.float32(self.levels) * scaled))
+            return (np.float32(-self.top_db) + np.float32(self.top_db / (self.levels - 1)) * level).astype(np.float32)
+
+        self._framewise(blocks, sink, spill_dir, block_frames, rows, finish, self.n_mels, pick=self.columns)
 
 
 PRESETS: dict[str, FeatureSpec] = {}

@@ -27,7 +27,9 @@ __all__ = [
     "mel_to_hz",
     "mel_filterbank",
     "mel_spectrogram",
+    "mel_project",
     "power_to_db",
+    "DbScale",
     "minmax",
 ]
 
@@ -198,8 +200,23 @@ def mel_spectrogram(y: np.ndarray, sr: int, n_fft: int, hop_length: int, n_mels:
     np.ndarray [shape=(n_mels, n_frames)], float32
     """
     power = power_spectrogram(y, n_fft, hop_length, win_length, window_name, center)
+    return np.ascontiguousarray(mel_project(power, sr, n_fft, n_mels, fmin, fmax).T)
+
+
+def mel_project(power: np.ndarray, sr: int, n_fft: int, n_mels: int, fmin: float = 0.0,
+                fmax: float | None = None) -> np.ndarray:
+    """Mel bands of power spectra, time-major as :func:`power_spectrogram` gives them.
+
+    Parameters
+    ----------
+    power : np.ndarray [shape=(n_frames, 1 + n_fft // 2)]
+
+    Returns
+    -------
+    np.ndarray [shape=(n_frames, n_mels)], float32
+    """
     _, first, last, sparse = _mel_filterbank(sr, n_fft, n_mels, fmin, fmax)
-    return np.ascontiguousarray((power[:, first:last] @ sparse).T, dtype=np.float32)
+    return np.asarray(power[:, first:last] @ sparse, dtype=np.float32)
 
 
 def power_to_db(S: np.ndarray, amin: float = 1e-10, top_db: float | None = 80.0,
@@ -219,20 +236,83 @@ def power_to_db(S: np.ndarray, amin: float = 1e-10, top_db: float | None = 80.0,
     Returns
     -------
     np.ndarray, same shape, float32
+
+    See Also
+    --------
+    DbScale : the same, for a spectrogram that arrives in pieces.
     """
     S = np.asarray(S, dtype=np.float32)
-    db = 10.0 * np.log10(np.maximum(S, np.float32(amin)))
-    reference = float(np.max(S)) if ref == "max" else float(ref)
-    db -= np.float32(10.0 * np.log10(max(reference, amin)))
-    if top_db is not None:
-        np.maximum(db, db.max() - np.float32(top_db), out=db)
-    return db
+    scale = DbScale(top_db, amin, None if ref == "max" else float(ref))
+    return scale.finish(scale.observe(S))
 
 
-def minmax(S: np.ndarray) -> np.ndarray:
-    """Scale to [0, 1] by the array's own minimum and maximum (a constant array gives zeros)."""
+class DbScale:
+    """:func:`power_to_db` for a spectrogram that arrives in pieces, with the same values.
+
+    :meth:`observe` turns each piece into ``10 log10(max(S, amin))`` and remembers the
+    extremes; once every piece has been seen, :meth:`finish` makes each of them relative to
+    the loudest cell and floors it ``top_db`` below the peak, exactly as the one-call
+    function would have (the same float32 operations, element by element).
+
+    Parameters
+    ----------
+    top_db : float or None
+    amin : float
+    ref : float or None
+        A fixed reference power; ``None``: the loudest cell seen.
+    """
+
+    def __init__(self, top_db: float | None = 80.0, amin: float = 1e-10, ref: float | None = None):
+        self.top_db, self.amin, self.ref = top_db, amin, ref
+        self.peak = 0.0  # the loudest power seen
+        self.high = self.low = None  # the extremes of observe()'s values (float32)
+
+    def observe(self, S: np.ndarray) -> np.ndarray:
+        """``10 log10(max(S, amin))`` of one piece (float32, same shape)."""
+        S = np.asarray(S, dtype=np.float32)
+        db = 10.0 * np.log10(np.maximum(S, np.float32(self.amin)))
+        if S.size:
+            self.peak = max(self.peak, float(S.max()))
+            high, low = db.max(), db.min()
+            self.high = high if self.high is None else max(self.high, high)
+            self.low = low if self.low is None else min(self.low, low)
+        return db
+
+    @property
+    def reference(self) -> np.float32:
+        """The dB value that becomes 0."""
+        reference = self.peak if self.ref is None else self.ref
+        return np.float32(10.0 * np.log10(max(reference, self.amin)))
+
+    @property
+    def floor(self) -> np.float32 | None:
+        """The lowest value :meth:`finish` returns (``None`` without ``top_db``)."""
+        if self.top_db is None:
+            return None
+        return (self.high - self.reference) - np.float32(self.top_db)
+
+    def bounds(self) -> tuple[float, float]:
+        """The minimum and maximum of every value :meth:`finish` returns."""
+        high, low = float(self.high - self.reference), float(self.low - self.reference)
+        floor = self.floor
+        return (low if floor is None else max(low, float(floor))), high
+
+    def finish(self, db: np.ndarray) -> np.ndarray:
+        """Make a piece :meth:`observe` returned relative to the reference and floor it (in place)."""
+        db -= self.reference
+        if self.top_db is not None:
+            np.maximum(db, self.floor, out=db)
+        return db
+
+
+def minmax(S: np.ndarray, bounds: tuple[float, float] | None = None) -> np.ndarray:
+    """Scale to [0, 1] by the array's own minimum and maximum (a constant array gives zeros).
+
+    ``bounds``: the ``(minimum, maximum)`` to scale by instead, e.g. those of a whole track
+    when ``S`` is one piece of it (:meth:`DbScale.bounds`).
+    """
     S = np.asarray(S, dtype=np.float32)
-    low, high = float(S.min()), float(S.max())
+    low, high = bounds if bounds is not None else (float(S.min()), float(S.max()))
     if high <= low:
         return np.zeros_like(S)
     return (S - np.float32(low)) * np.float32(1.0 / (high - low))
