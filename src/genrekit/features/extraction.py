@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
 import numpy as np
 
 from genrekit import audio
-from genrekit.errors import FeatureError, reason
+from genrekit.errors import DiskFullError, FeatureError, reason
 from genrekit.features.cache import FeatureCache
 from genrekit.files import printable
 from genrekit.features.specs import FeatureSpec, get
@@ -276,6 +276,8 @@ def _extract_one(path: str, spec: FeatureSpec, cache_root: str) -> tuple[str, fl
     try:
         audio.info(path)  # a missing or unreadable file is reported as such, before the cache looks at it
         cache.write(path, fill)
+    except DiskFullError:
+        raise  # not the file's fault: it stops the batch, as every following file would fail the same way
     except Exception as exc:  # a bad file, a bug or an exotic file: report it, never kill the batch
         return "failed", 0.0, reason(exc, path)
     return "computed", seconds[0], None
@@ -470,16 +472,22 @@ def extract(tracks: Sequence[Track], spec: FeatureSpec | str, cache: str | os.Pa
                 record(track, _extract_one(track.path, spec, str(store.root)))
                 bar.advance(info=f"{len(report.failed)} failed" if report.failed else "")
 
-        if workers == 1 or len(todo) <= 1:
-            serial(todo)
-        else:
-            report.workers = workers = min(workers, len(todo))
-            leftover = _parallel(todo, spec, str(store.root), workers, record, bar, report)
-            if leftover:
-                warnings.warn("the feature worker processes stopped unexpectedly; computing the remaining "
-                              f"{len(leftover)} track(s) in this process", RuntimeWarning, stacklevel=2)
-                report.workers = 1
-                serial(leftover)
+        try:
+            if workers == 1 or len(todo) <= 1:
+                serial(todo)
+            else:
+                report.workers = workers = min(workers, len(todo))
+                leftover = _parallel(todo, spec, str(store.root), workers, record, bar, report)
+                if leftover:
+                    warnings.warn("the feature worker processes stopped unexpectedly; computing the remaining "
+                                  f"{len(leftover)} track(s) in this process", RuntimeWarning, stacklevel=2)
+                    report.workers = 1
+                    serial(leftover)
+        except BaseException:
+            # Stopped (Ctrl-C, SIGTERM, a full disk): the workers were ended mid-write; their
+            # temporary files go now, not at the next run (every finished entry stays).
+            store.clean_partials()
+            raise
     report.seconds = time.perf_counter() - start
     order = {t.id: i for i, t in enumerate(tracks)}
     report.computed.sort(key=order.__getitem__)
