@@ -16,7 +16,7 @@ def test_demo_runs_end_to_end_and_reports_what_it_did(tmp_path):
     assert (tmp_path / "run" / "metrics.json").exists()
     # Without real excerpts, the bundled model classifies the generated test tracks.
     assert "generated test tracks instead" in text and result["classified"] == 10
-    assert "with the bundled model genrekit-coarse-mel-v1@" in text
+    assert "with the bundled model genrekit-musicnn-v2@" in text
 
 
 def test_the_demo_ends_by_classifying_the_real_excerpts(samples_dir):
