@@ -179,3 +179,47 @@ def test_paths_longer_than_libsndfile_allows_are_classified(coarse_run, tmp_path
     assert result.exit_code == 0, result.output
     (item,) = json.loads(result.stdout)
     assert item["path"] == str(path) and "genre" in item and len(str(path).encode()) > 1100
+
+
+# --tags and --min-confidence -------------------------------------------------------------------
+def test_tags_in_table_json_and_csv(coarse_run, library):
+    song = library / "song0.wav"
+    table = predict(song, "--model", coarse_run, "--tags", "--top-tags", "3", "--workers", "1")
+    assert table.exit_code == 0, table.output
+    header, row = table.stdout.splitlines()
+    assert header.split()[-1] == "tags" and row.count("%") == 3 + 3  # top 3 genres, top 3 tags
+
+    as_json = predict(song, "--model", coarse_run, "--tags", "--format", "json", "--workers", "1")
+    (item,) = json.loads(as_json.stdout)
+    assert len(item["tags"]) == 50 and {"rock", "pop", "female vocalists"} <= set(item["tags"])
+    assert all(0.0 <= p <= 1.0 for p in item["tags"].values())
+
+    as_csv = predict(song, "--model", coarse_run, "--tags", "--format", "csv", "--workers", "1")
+    (row,) = list(csv.DictReader(io.StringIO(as_csv.stdout)))
+    assert float(row["tag:rock"]) == pytest.approx(item["tags"]["rock"], abs=1e-5)
+    assert sum(name.startswith("tag:") for name in row) == 50
+
+
+def test_without_tags_nothing_about_tags_is_printed(coarse_run, library):
+    result = predict(library / "song0.wav", "--model", coarse_run, "--format", "json", "--workers", "1")
+    (item,) = json.loads(result.stdout)
+    assert "tags" not in item
+    table = predict(library / "song0.wav", "--model", coarse_run, "--workers", "1")
+    assert "tags" not in table.stdout.splitlines()[0]
+
+
+def test_min_confidence_one_answers_unknown_and_keeps_the_probabilities(coarse_run, library):
+    result = predict(library / "song0.wav", "--model", coarse_run, "--format", "json", "--min-confidence", "1",
+                     "--workers", "1")
+    assert result.exit_code == 0, result.output
+    (item,) = json.loads(result.stdout)
+    assert item["genre"] == "unknown" and sum(item["probabilities"].values()) == pytest.approx(1.0, abs=1e-4)
+    zero = json.loads(predict(library / "song0.wav", "--model", coarse_run, "--format", "json",
+                              "--min-confidence", "0", "--workers", "1").stdout)
+    assert zero[0]["genre"] == max(zero[0]["probabilities"], key=zero[0]["probabilities"].get)
+
+
+@pytest.mark.parametrize("value", ["1.5", "-0.1", "nan", "inf"])
+def test_min_confidence_must_be_a_probability(coarse_run, library, value):
+    result = predict(library / "song0.wav", "--model", coarse_run, "--min-confidence", value)
+    assert result.exit_code == 2 and "--min-confidence" in result.output and "at most 1" in result.output

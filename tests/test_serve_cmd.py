@@ -56,3 +56,9 @@ def test_public_host_warns_and_a_missing_model_is_one_error_line(tmp_path):
     assert lines[0].startswith("warning: listening on 0.0.0.0, not loopback")
     assert lines[-1] == f"error: {missing}: no such model file or run directory"
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("value", ["1.01", "-0.5", "nan"])
+def test_min_confidence_outside_0_to_1_is_refused_before_loading(value):
+    result = CliRunner().invoke(app, ["serve", "--min-confidence", value, "--model", "/no/such/model"])
+    assert result.exit_code == 2 and "--min-confidence" in result.output and "/no/such" not in result.output

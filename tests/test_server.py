@@ -349,3 +349,38 @@ def test_a_full_temporary_folder_is_507_and_the_server_recovers(full_server, fil
     assert status == 200 and result["genre"]
     text = log.read_text()
     assert "Traceback" not in text and text.count("refused with 507: no space left") == 2
+
+
+# musicnn tags and a minimum confidence ------------------------------------------------------------
+@pytest.fixture(scope="module")
+def sure_server(coarse_model):
+    """In this process, as genrekit serve --min-confidence 1 makes it: every genre is 'unknown'."""
+    from genrekit.apps.server import create_app
+    from live_server import threaded_server
+
+    with threaded_server(create_app(coarse_model, min_confidence=1.0)) as url:
+        yield url
+
+
+def test_tags_are_answered_when_asked_and_min_confidence_applies(sure_server, files, coarse_model):
+    path = files["wav"]
+    status, plain = post_file(sure_server + "/predict", path.name, path.read_bytes())
+    assert status == 200 and "tags" not in plain and plain["genre"] == "unknown"
+    assert list(plain["probabilities"]) == coarse_model.genres
+    status, tagged = post_file(sure_server + "/predict?tags=1", path.name, path.read_bytes())
+    assert status == 200, tagged
+    assert len(tagged["tags"]) == 50 and {"rock", "female vocalists"} <= set(tagged["tags"])
+    assert tagged["probabilities"] == pytest.approx(plain["probabilities"], abs=1e-5)
+
+
+def test_the_app_refuses_a_minimum_confidence_outside_0_to_1(coarse_model):
+    from genrekit.apps.server import create_app
+    from genrekit.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="from 0 to 1"):
+        create_app(coarse_model, min_confidence=1.5)
+
+
+def test_the_page_can_ask_for_tags(server):
+    status, body, _ = get(server + "/")
+    assert status == 200 and b'id="want-tags"' in body and b"predict?tags=1" in body and b'id="tags"' in body

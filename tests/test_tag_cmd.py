@@ -230,3 +230,23 @@ def test_a_catalogue_in_a_missing_folder_is_one_line_and_exit_2(tmp_path, coarse
     assert exited.value.code == 2 and err.count("\n") == 1
     assert err.startswith(f"error: {db}: the folder {db.parent} does not exist")
     assert not (tmp_path / "no").exists()
+
+
+def test_tags_and_min_confidence_reach_the_catalogue(tmp_path, coarse_run):
+    library = tmp_path / "library"
+    write(library / "a.wav", 0.3 * tone(330.0, 3.5) + noise(3.5, seed=7))
+    db = tmp_path / "catalogue.sqlite"
+    result = runner.invoke(app, ["tag", str(library), "--db", str(db), "--model", str(coarse_run), "--workers", "1",
+                                 "--tags", "--min-confidence", "1", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["tag"]["classified"] == 1
+    with sqlite3.connect(db) as connection:
+        genre, tags = connection.execute("SELECT genre, tags FROM tracks").fetchone()
+    assert genre == "unknown" and len(json.loads(tags)) == 50
+
+
+@pytest.mark.parametrize("value", ["2", "-1", "nan"])
+def test_min_confidence_outside_0_to_1_is_refused(tmp_path, value):
+    result = runner.invoke(app, ["tag", str(tmp_path), "--db", str(tmp_path / "c.sqlite"), "--min-confidence", value])
+    assert result.exit_code == 2 and "--min-confidence" in result.output
+    assert not (tmp_path / "c.sqlite").exists()

@@ -297,3 +297,65 @@ def test_a_catalogue_in_a_missing_folder_is_refused_not_created(library, tmp_pat
     with pytest.raises(GenrekitError, match="the folder .*no/such does not exist"):
         tag_library(library, tmp_path / "no" / "such" / "c.sqlite", classifier)
     assert not (tmp_path / "no").exists()
+
+
+# musicnn tags and a minimum confidence ------------------------------------------------------------
+#: The tracks table of schema version 1 (before the tags column), as genrekit wrote it.
+_SCHEMA_1 = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE tracks (
+    id INTEGER PRIMARY KEY, path TEXT NOT NULL UNIQUE, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
+    content_hash TEXT NOT NULL, status TEXT NOT NULL CHECK (status IN ('ok', 'failed')), genre TEXT,
+    probabilities TEXT, model_id TEXT NOT NULL, seconds REAL, error TEXT, tagged_at TEXT NOT NULL,
+    attempts INTEGER NOT NULL, written_genre TEXT, write_note TEXT);
+CREATE INDEX tracks_status ON tracks (status);
+INSERT INTO meta VALUES ('schema_version', '1'), ('identity', 'x'), ('created_at', '2024-01-01');
+INSERT INTO tracks (path, size, mtime_ns, content_hash, status, genre, probabilities, model_id, tagged_at,
+                    attempts) VALUES ('/music/old.wav', 1, 2, 'abc', 'ok', 'jazz', '{"jazz": 1.0}', 'm@1', 't', 1);
+"""
+
+
+@pytest.fixture(scope="module")
+def musicnn_tagger():
+    from genrekit.tags import Tagger
+
+    return Tagger()
+
+
+def test_a_version_1_catalogue_gains_the_tags_column_and_keeps_its_rows(tmp_path):
+    db = tmp_path / "old.sqlite"
+    with sqlite3.connect(db) as connection:
+        connection.executescript(_SCHEMA_1)
+    with Catalogue(db) as catalogue:
+        record = catalogue.get("/music/old.wav")
+    assert record.genre == "jazz" and record.tags is None
+    with sqlite3.connect(db) as connection:
+        assert "tags" in [row[1] for row in connection.execute("PRAGMA table_info(tracks)")]
+        assert connection.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("2",)
+    assert SCHEMA_VERSION == 2 and report(db).tracks == 1  # opens again without migrating twice
+
+
+def test_tags_are_stored_and_files_tagged_without_them_are_classified_again(tmp_path, classifier, musicnn_tagger):
+    root = tmp_path / "library"
+    write(root / "a.wav", 0.3 * tone(220.0, SECONDS) + noise(SECONDS, seed=4))
+    db = tmp_path / "catalogue.sqlite"
+    tag_library(root, db, classifier)
+    assert rows(db)[str(root / "a.wav")]["tags"] is None
+    summary = tag_library(root, db, classifier, tagger=musicnn_tagger)
+    assert summary.for_tags == 1 and summary.classified == 1 and "1 for their tags" in summary.summary()
+    stored = json.loads(rows(db)[str(root / "a.wav")]["tags"])
+    assert list(stored) == musicnn_tagger.tags and all(0.0 <= p <= 1.0 for p in stored.values())
+    assert tag_library(root, db, classifier, tagger=musicnn_tagger).skipped == 1  # now they are there
+
+
+def test_min_confidence_stores_unknown_and_never_writes_it_into_a_file(tmp_path, classifier):
+    root = tmp_path / "library"
+    write(root / "a.flac", noise(SECONDS, seed=5))
+    db = tmp_path / "catalogue.sqlite"
+    summary = tag_library(root, db, classifier, write_tags=True, min_confidence=1.0)
+    row = rows(db)[str(root / "a.flac")]
+    assert row["genre"] == "unknown" and row["written_genre"] is None and summary.classified == 1
+    assert read_genre(root / "a.flac") is None
+    assert sum(json.loads(row["probabilities"]).values()) == pytest.approx(1.0, abs=1e-4)
+    with pytest.raises(GenrekitError, match="from 0 to 1"):
+        tag_library(root, db, classifier, min_confidence=float("nan"))

@@ -118,3 +118,19 @@ def test_file_input_is_labelled_and_reached_by_keyboard(page):
     focused = page.evaluate("() => document.activeElement.id")
     assert focused == "file"
     assert "Drop an audio file here" in page.locator("label[for=file]").inner_text()
+
+
+def test_ticked_tags_show_musicnns_five_best_tags(page, server, song):
+    page.check("#want-tags")
+    page.set_input_files("#file", str(song))
+    page.wait_for_selector("#tags-section:not([hidden])")
+    items = page.eval_on_selector_all("#tags li", "(items) => items.map((li) => li.textContent)")
+    status, expected = post_file(server + "/predict?tags=1", song.name, song.read_bytes())
+    best = sorted(expected["tags"], key=expected["tags"].get, reverse=True)[:5]
+    assert status == 200 and [item.rsplit(" ", 2)[0] for item in items] == best
+
+
+def test_tags_stay_hidden_unless_asked_for(page, song):
+    page.set_input_files("#file", str(song))
+    shown(page)
+    assert page.is_hidden("#tags-section")

@@ -36,7 +36,7 @@ from genrekit.features.extraction import Bounded, default_workers, worker_pool
 from genrekit.features.windows import DEFAULT_WINDOW_SECONDS, Window, file_windows, read_windows, windows
 from genrekit.threads import torch_threads
 
-__all__ = ["Classifier", "Prediction", "Segment", "TorchScorer", "NetworkScorer", "ClassicalScorer",
+__all__ = ["Classifier", "Prediction", "UNKNOWN", "check_min_confidence", "Segment", "TorchScorer", "NetworkScorer", "ClassicalScorer",
            "load_model", "save_model", "bundled_model_path", "expand_paths", "MODEL_FORMAT"]
 
 #: Format tag of model files written by :func:`save_model`.
@@ -45,6 +45,15 @@ MODEL_FORMAT = "genrekit-model/1"
 #: The bundled models by name; ``load_model()`` loads :data:`BUNDLED`, ``load_model("NAME")`` any of them.
 BUNDLED_MODELS = {"genrekit-musicnn-v2": "genrekit-musicnn-v2.pt", "genrekit-coarse-mel-v1": "genrekit-coarse-mel-v1.pt"}
 BUNDLED = "genrekit-coarse-mel-v1.pt"
+#: The genre answered when the most probable genre is less probable than a minimum confidence.
+UNKNOWN = "unknown"
+
+
+def check_min_confidence(p: float | None) -> float | None:
+    """A minimum confidence must be a finite probability in [0, 1] (``None``: no minimum)."""
+    if p is not None and not (math.isfinite(p) and 0.0 <= p <= 1.0):
+        raise ConfigError(f"the minimum confidence must be a finite number from 0 to 1, got {p}")
+    return p
 
 
 @dataclass
@@ -77,6 +86,8 @@ class Prediction:
         Audio seconds classified.
     timeline : list of Segment, optional
         Per-segment genres, when asked for.
+    tags : dict, optional
+        musicnn's tag -> probability (:mod:`genrekit.tags`), when asked for.
     error : str, optional
         Why the file could not be classified, and what to do.
     """
@@ -87,10 +98,24 @@ class Prediction:
     seconds: float = 0.0
     timeline: list[Segment] | None = None
     error: str | None = None
+    tags: dict[str, float] | None = None
 
     @property
     def ok(self) -> bool:
         return self.error is None
+
+    def genre_or_unknown(self, min_confidence: float | None = None) -> str | None:
+        """The genre, or :data:`UNKNOWN` when its probability is below ``min_confidence`` (0..1)."""
+        check_min_confidence(min_confidence)
+        if self.genre is None or min_confidence is None or self.genre == UNKNOWN:
+            return self.genre
+        return self.genre if self.probabilities.get(self.genre, 0.0) >= min_confidence else UNKNOWN
+
+    def apply_min_confidence(self, min_confidence: float | None) -> "Prediction":
+        """Answer :data:`UNKNOWN` as :attr:`genre` below ``min_confidence`` (:meth:`genre_or_unknown`);
+        the probabilities stay. Returns this prediction."""
+        self.genre = self.genre_or_unknown(min_confidence)
+        return self
 
     def top(self, k: int = 3) -> list[tuple[str, float]]:
         """The ``k`` most probable genres with their probabilities, best first."""
@@ -104,6 +129,8 @@ class Prediction:
                                "seconds": round(self.seconds, 3)}
         if self.timeline is not None:
             out["timeline"] = [s.to_dict() for s in self.timeline]
+        if self.tags is not None:
+            out["tags"] = {k: round(v, 6) for k, v in self.tags.items()}
         return out
 
 

@@ -53,8 +53,9 @@ from genrekit.files import printable
 __all__ = ["Catalogue", "FileIdentity", "TrackRecord", "TagSummary", "CatalogueReport", "tag_library", "report",
            "updating", "SCHEMA_VERSION", "IDENTITY"]
 
-#: Version of the catalogue's tables, stored in its ``meta`` table; bump it with a migration.
-SCHEMA_VERSION = 1
+#: Version of the catalogue's tables, stored in its ``meta`` table; bump it with a migration
+#: (:data:`_MIGRATIONS`). 2: the ``tags`` column.
+SCHEMA_VERSION = 2
 #: How a file's identity is computed (stored in the catalogue's ``meta`` table).
 IDENTITY = "size + mtime_ns + sha1(size, first MiB, last MiB)"
 #: Bytes hashed at each end of a file.
@@ -82,10 +83,13 @@ CREATE TABLE IF NOT EXISTS tracks (
     tagged_at     TEXT NOT NULL,          -- UTC, ISO 8601, when it was last classified
     attempts      INTEGER NOT NULL,       -- how many times it has been classified
     written_genre TEXT,                   -- the genre written into the file's own tags, if any
-    write_note    TEXT                    -- why the genre could not be written into the file
+    write_note    TEXT,                   -- why the genre could not be written into the file
+    tags          TEXT                    -- JSON object musicnn tag -> probability (tag --tags); else NULL
 );
 CREATE INDEX IF NOT EXISTS tracks_status ON tracks (status);
 """
+#: What brings a catalogue of schema version ``v - 1`` to ``v``: ``{v: SQL}``.
+_MIGRATIONS = {2: "ALTER TABLE tracks ADD COLUMN tags TEXT"}
 
 
 def _now() -> str:
@@ -166,6 +170,7 @@ class TrackRecord:
     attempts: int
     written_genre: str | None
     write_note: str | None
+    tags: dict[str, float] | None = None
 
     @property
     def ok(self) -> bool:
@@ -175,7 +180,8 @@ class TrackRecord:
     def from_row(cls, row: sqlite3.Row) -> "TrackRecord":
         return cls(row["path"], FileIdentity(row["size"], row["mtime_ns"], row["content_hash"]), row["status"],
                    row["genre"], json.loads(row["probabilities"] or "{}"), row["model_id"], row["seconds"],
-                   row["error"], row["tagged_at"], row["attempts"], row["written_genre"], row["write_note"])
+                   row["error"], row["tagged_at"], row["attempts"], row["written_genre"], row["write_note"],
+                   json.loads(row["tags"]) if row["tags"] is not None else None)
 
 
 def _prefix_clause(under: str | os.PathLike | None) -> tuple[str, tuple]:
@@ -288,6 +294,14 @@ class Catalogue:
         if version > SCHEMA_VERSION:
             raise GenrekitError(f"{self.path}: catalogue schema {version} was written by a newer genrekit "
                                 f"(this one reads {SCHEMA_VERSION}); upgrade genrekit")
+        self._migrate(version)
+
+    def _migrate(self, version: int) -> None:
+        """Bring a catalogue of an older schema up to :data:`SCHEMA_VERSION`, one step per transaction."""
+        for target in range(version + 1, SCHEMA_VERSION + 1):
+            with self._db:
+                self._db.execute(_MIGRATIONS[target])
+                self._db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(target),))
 
     def close(self) -> None:
         self._db.close()
@@ -348,20 +362,23 @@ class Catalogue:
         any earlier one and counting the attempt."""
         ok = prediction.error is None
         probabilities = json.dumps({k: round(v, 6) for k, v in prediction.probabilities.items()}) if ok else None
+        tags = getattr(prediction, "tags", None)
+        tags = json.dumps({k: round(v, 6) for k, v in tags.items()}) if ok and tags is not None else None
         with self._transaction():
             self._db.execute(
                 """INSERT INTO tracks (path, size, mtime_ns, content_hash, status, genre, probabilities, model_id,
-                                       seconds, error, tagged_at, attempts, written_genre, write_note)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)
+                                       seconds, error, tagged_at, attempts, written_genre, write_note, tags)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)
                    ON CONFLICT (path) DO UPDATE SET
                        size = excluded.size, mtime_ns = excluded.mtime_ns, content_hash = excluded.content_hash,
                        status = excluded.status, genre = excluded.genre, probabilities = excluded.probabilities,
                        model_id = excluded.model_id, seconds = excluded.seconds, error = excluded.error,
                        tagged_at = excluded.tagged_at, attempts = tracks.attempts + 1,
-                       written_genre = excluded.written_genre, write_note = excluded.write_note""",
+                       written_genre = excluded.written_genre, write_note = excluded.write_note,
+                       tags = excluded.tags""",
                 (os.path.abspath(path), identity.size, identity.mtime_ns, identity.content_hash,
                  "ok" if ok else "failed", prediction.genre if ok else None, probabilities, model_id,
-                 prediction.seconds if ok else None, prediction.error, _now(), written_genre, write_note))
+                 prediction.seconds if ok else None, prediction.error, _now(), written_genre, write_note, tags))
 
     def set_identity(self, path: str | os.PathLike, identity: FileIdentity) -> None:
         """Store a new identity of a file whose content is known to be the same (touched, tagged)."""
@@ -394,9 +411,10 @@ class TagSummary:
     root, db, model_id : str
     files : int
         Audio files found in the library.
-    new, changed, new_model, retried : int
+    new, changed, new_model, retried, for_tags : int
         Files classified because they were not in the catalogue, their identity changed, an
-        earlier model classified them, or they had failed and ``retry_failed`` was set.
+        earlier model classified them, they had failed and ``retry_failed`` was set, or tags were
+        asked for and the catalogue has none for them.
     skipped : int
         Files left alone (unchanged, same model; earlier failures unless retried).
     removed : int
@@ -421,6 +439,7 @@ class TagSummary:
     changed: int = 0
     new_model: int = 0
     retried: int = 0
+    for_tags: int = 0
     skipped: int = 0
     removed: int = 0
     classified: int = 0
@@ -439,7 +458,8 @@ class TagSummary:
         """A few lines for people."""
         lines = [f"tagged {self.root} into {self.db} with model {self.model_id}",
                  f"  {self.files} files: {self.new} new, {self.changed} changed, {self.new_model} for a new model, "
-                 f"{self.retried} retried, {self.skipped} unchanged (skipped); "
+                 f"{self.retried} retried, " + (f"{self.for_tags} for their tags, " if self.for_tags else "") +
+                 f"{self.skipped} unchanged (skipped); "
                  f"{self.removed} gone from disk (forgotten)",
                  f"  classified {self.classified}, failed {len(self.failed)}; the catalogue holds "
                  f"{self.ok_total} tracks of this library with a genre and {self.failed_total} failed"]
@@ -474,7 +494,8 @@ def _write_tag(path: str, genre: str, identity: FileIdentity,
 
 
 def tag_library(root: str | os.PathLike, db: str | os.PathLike, classifier=None, write_tags: bool = False,
-                progress: bool = False, retry_failed: bool = False) -> TagSummary:
+                progress: bool = False, retry_failed: bool = False, tagger=None,
+                min_confidence: float | None = None) -> TagSummary:
     """Classify the audio files below ``root`` into the catalogue ``db``; resumable and incremental.
 
     Parameters
@@ -493,6 +514,13 @@ def tag_library(root: str | os.PathLike, db: str | os.PathLike, classifier=None,
     retry_failed : bool
         Classify again files that failed before and have not changed, and (with
         ``write_tags``) try again to write the tags that could not be written.
+    tagger : genrekit.tags.Tagger, optional
+        Also store musicnn's tags of each classified file (the ``tags`` column); files classified
+        earlier without tags are classified again.
+    min_confidence : float, optional
+        Store the genre ``unknown`` when the most probable genre is below this probability
+        (:meth:`~genrekit.inference.Prediction.genre_or_unknown`); ``unknown`` is never written into a
+        file's own tags.
 
     Returns
     -------
@@ -508,15 +536,19 @@ def tag_library(root: str | os.PathLike, db: str | os.PathLike, classifier=None,
     root = Path(root).expanduser()
     if not root.is_dir():
         raise GenrekitError(f"{root}: no such folder; give the folder that holds your music")
+    from genrekit.inference import check_min_confidence
+
+    check_min_confidence(min_confidence)
     if classifier is None:
         from genrekit.inference import load_model
 
         classifier = load_model()
     with updating(db):
-        return _tag(root, db, classifier, write_tags, progress, retry_failed)
+        return _tag(root, db, classifier, write_tags, progress, retry_failed, tagger, min_confidence)
 
 
-def _tag(root: Path, db, classifier, write_tags: bool, progress: bool, retry_failed: bool) -> TagSummary:
+def _tag(root: Path, db, classifier, write_tags: bool, progress: bool, retry_failed: bool, tagger=None,
+         min_confidence: float | None = None) -> TagSummary:
     from genrekit.datasets.genre_folders import audio_files
 
     files = [os.path.abspath(p) for p in audio_files(root)]
@@ -524,8 +556,9 @@ def _tag(root: Path, db, classifier, write_tags: bool, progress: bool, retry_fai
     with Catalogue(db) as catalogue:
         known = catalogue.records(under=root)
         summary.removed = catalogue.remove(sorted(set(known) - set(files)))
-        todo, retag = _plan(files, known, catalogue, classifier.model_id, write_tags, retry_failed, summary)
-        _classify(todo, catalogue, classifier, write_tags, progress, summary)
+        todo, retag = _plan(files, known, catalogue, classifier.model_id, write_tags, retry_failed, summary,
+                            tagger is not None)
+        _classify(todo, catalogue, classifier, write_tags, progress, summary, tagger, min_confidence)
         for record in retag:
             written, note, identity = _write_tag(record.path, record.genre, record.identity, summary)
             catalogue.set_written(record.path, identity, written, note)
@@ -553,14 +586,15 @@ def _look(path: str, record: TrackRecord | None, retry_failed: bool) -> tuple[Fi
 
 
 def _plan(files: list[str], known: dict[str, TrackRecord], catalogue: Catalogue, model_id: str, write_tags: bool,
-          retry_failed: bool, summary: TagSummary) -> tuple[dict[str, FileIdentity], list[TrackRecord]]:
+          retry_failed: bool, summary: TagSummary,
+          tags: bool = False) -> tuple[dict[str, FileIdentity], list[TrackRecord]]:
     """Sort the library's files into those to classify (with their identity now) and those to skip.
 
     Returns the files to classify and, with ``write_tags``, the skipped records whose genre is
     not yet in the file's tags. A file that cannot be read is stored as failed here, once: the
     next run skips it until its status changes (or ``retry_failed``).
     """
-    from genrekit.inference import Prediction
+    from genrekit.inference import UNKNOWN, Prediction
 
     todo: dict[str, FileIdentity] = {}
     retag: list[TrackRecord] = []
@@ -575,12 +609,14 @@ def _plan(files: list[str], known: dict[str, TrackRecord], catalogue: Catalogue,
             summary.new_model += 1
         elif not record.ok and retry_failed:
             summary.retried += 1
+        elif tags and record.ok and record.tags is None:
+            summary.for_tags += 1
         else:
             summary.skipped += 1
             if identity != record.identity:  # touched or copied: same content, new time
                 catalogue.set_identity(path, identity)
                 record.identity = identity
-            if write_tags and record.ok and record.written_genre != record.genre \
+            if write_tags and record.ok and record.genre != UNKNOWN and record.written_genre != record.genre \
                     and (record.write_note is None or retry_failed):
                 retag.append(record)
             continue
@@ -593,16 +629,21 @@ def _plan(files: list[str], known: dict[str, TrackRecord], catalogue: Catalogue,
 
 
 def _classify(todo: dict[str, FileIdentity], catalogue: Catalogue, classifier, write_tags: bool, progress: bool,
-              summary: TagSummary) -> None:
+              summary: TagSummary, tagger=None, min_confidence: float | None = None) -> None:
     """Classify files, committing each one (and writing its tag) as soon as it is done."""
+    from genrekit.inference import UNKNOWN
+
     paths = list(todo)
 
     def commit(index: int, prediction) -> None:
         path = paths[index]
         identity, written, note = todo[path], None, None
+        if tagger is not None:
+            tagger.add_tags(prediction)
+        prediction.apply_min_confidence(min_confidence)
         if prediction.ok:
             summary.classified += 1
-            if write_tags:
+            if write_tags and prediction.genre != UNKNOWN:
                 written, note, identity = _write_tag(path, prediction.genre, identity, summary)
         else:
             summary.failed.append((path, prediction.error))

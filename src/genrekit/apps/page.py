@@ -8,6 +8,8 @@ page also works behind a path prefix) and draws what comes back:
 * ``#bars``: one ``li.bar`` per genre, most probable first, its width the probability;
 * ``#timeline``: one ``div.segment`` per timeline segment, as wide as the time to the next one,
   coloured by the segment's genre, with a legend;
+* ``#tags``: with the ``#want-tags`` box ticked (``predict?tags=1``), musicnn's five most probable
+  tags, one ``li`` each;
 * ``#error`` (``role="alert"``): why the server refused the file, in its own words.
 
 Everything the server sends is inserted as text (``textContent``), never as HTML.
@@ -64,6 +66,7 @@ _PAGE = """<!DOCTYPE html>
     <strong>Drop an audio file here</strong>, or choose one:<br>
     <input id="file" name="file" type="file" accept="audio/*,.wav,.flac,.ogg,.oga,.mp3,.au,.snd,.aiff,.aif">
   </label>
+  <label><input id="want-tags" type="checkbox"> Also show musicnn's tags (rock, 80s, female vocalists, …)</label>
 
   <p id="status" class="muted" role="status" aria-live="polite"></p>
   <div id="error" role="alert"></div>
@@ -73,6 +76,7 @@ _PAGE = """<!DOCTYPE html>
     <p id="genre"></p>
     <h3>Probabilities</h3>
     <ol id="bars" aria-label="Genre probabilities, most probable first"></ol>
+    <section id="tags-section" hidden><h3>Tags</h3><ul id="tags" aria-label="musicnn's most probable tags"></ul></section>
     <h3>Timeline</h3>
     <div id="timeline" role="list" aria-label="Genre of each segment of the file"></div>
     <div class="times muted"><span>0:00</span><span id="duration"></span></div>
@@ -165,6 +169,9 @@ function show(result) {
   $("genre").textContent = result.genre;
   drawBars(result.probabilities, genres);
   drawTimeline(result.timeline || [], genres, result.seconds);
+  const tags = Object.entries(result.tags || {}).sort((a, b) => b[1] - a[1]).slice(0, 5);
+  $("tags").replaceChildren(...tags.map(([tag, p]) => element("li", null, `${tag} ${percent(p)}`)));
+  $("tags-section").hidden = tags.length === 0;
   $("result").hidden = false;
 }
 
@@ -181,7 +188,7 @@ async function classify(file) {
   body.append("file", file, file.name);
   let response;
   try {
-    response = await fetch("predict", { method: "POST", body });
+    response = await fetch($("want-tags").checked ? "predict?tags=1" : "predict", { method: "POST", body });
   } catch (failure) {
     showError(`The server could not be reached (${failure.message}); is genrekit serve still running?`);
     return;

@@ -3,6 +3,8 @@
     genrekit predict song.mp3 ~/Music "live/*.flac"            # a table on stdout
     genrekit predict ~/Music --format json > genres.json      # [{"path", "genre", "probabilities"} ...]
     genrekit predict long_mix.wav --timeline --segment-seconds 30
+    genrekit predict song.mp3 --tags --top-tags 8             # and musicnn's MSD tags (rock, 80s, ...)
+    genrekit predict ~/Music --min-confidence 0.5             # "unknown" when the best genre is under 50 %
     genrekit export runs/net --onnx net.onnx                  # and/or --out net.pt
 
 Both are thin calls into :mod:`genrekit.inference` and :mod:`genrekit.export`. ``predict``
@@ -25,7 +27,7 @@ import typer
 from genrekit.apps.options import finite
 from genrekit.files import printable
 
-__all__ = ["predict", "export", "render", "OutputFormat"]
+__all__ = ["predict", "export", "render", "OutputFormat", "MIN_CONFIDENCE", "TAGS", "TOP_TAGS"]
 
 
 class OutputFormat(str, Enum):
@@ -43,6 +45,17 @@ _MODEL = typer.Option(None, "--model", "-m", help="A run directory, a model file
                                                   "(default: the bundled coarse-mel model).")
 
 
+#: ``--min-confidence``, shared by predict, tag and serve.
+MIN_CONFIDENCE = typer.Option(None, "--min-confidence", callback=finite(at_least=0.0, at_most=1.0),
+                              help="Answer 'unknown' as the genre when the most probable genre's probability "
+                                   "is below P (0 to 1); the probabilities are still reported.")
+#: ``--tags``, shared by predict and tag.
+TAGS = typer.Option(False, "--tags", help="Also give musicnn's Million Song Dataset tags (rock, 80s, "
+                    "female vocalists, ...): the mean over the file's 3 s patches. Reads each file again.")
+TOP_TAGS = typer.Option(5, "--top-tags", min=1, max=50, help="Tags shown per file in a table with --tags "
+                        "(JSON and CSV give all 50).")
+
+
 def predict(
     paths: list[str] = typer.Argument(..., help="Audio files, folders (searched recursively) or glob patterns "
                                                 "(quote them: \"music/**/*.mp3\")."),
@@ -58,6 +71,9 @@ def predict(
                                     "(ONNX Runtime)."),
     workers: Optional[int] = typer.Option(None, "--workers", "-j", min=1, help="Decoding processes "
                                           "(default: one per CPU; 1 decodes in this process)."),
+    tags: bool = TAGS,
+    top_tags: int = TOP_TAGS,
+    min_confidence: Optional[float] = MIN_CONFIDENCE,
 ) -> None:
     """Classify audio files by genre with the bundled model (or --model).
 
@@ -74,7 +90,15 @@ def predict(
     classifier = load_model(model, backend=backend.value, workers=workers)
     predictions = classifier.predict(files, timeline=timeline, segment_seconds=segment_seconds,
                                      progress=sys.stderr.isatty())
-    sys.stdout.write(render(predictions, output.value, top, timeline))
+    if tags:
+        from genrekit.tags import Tagger
+
+        tagger = Tagger()
+        for prediction in predictions:
+            tagger.add_tags(prediction)
+    for prediction in predictions:
+        prediction.apply_min_confidence(min_confidence)
+    sys.stdout.write(render(predictions, output.value, top, timeline, top_tags))
     failed = [p for p in predictions if not p.ok]
     for prediction in failed:
         typer.echo(printable(f"skipped {prediction.path}: {prediction.error}"), err=True)
@@ -85,7 +109,8 @@ def predict(
         raise typer.Exit(1)
 
 
-def render(predictions, output: str = "table", top: int | None = None, timeline: bool = False) -> str:
+def render(predictions, output: str = "table", top: int | None = None, timeline: bool = False,
+           top_tags: int = 5) -> str:
     """Predictions as the text ``genrekit predict`` prints.
 
     Parameters
@@ -99,6 +124,9 @@ def render(predictions, output: str = "table", top: int | None = None, timeline:
     timeline : bool
         Include each file's timeline (table: one line per segment; csv: a ``timeline`` column
         of ``START-END:GENRE`` items).
+    top_tags : int
+        Tags shown per file in a table, when the predictions carry tags (a ``tags`` column); JSON
+        has them all as ``tags``, CSV one ``tag:NAME`` column per tag.
     """
     if output == "json":
         items = []
@@ -110,17 +138,24 @@ def render(predictions, output: str = "table", top: int | None = None, timeline:
         return json.dumps(items, indent=2) + "\n"
     if output == "csv":
         return _csv(predictions, timeline)
-    return _table(predictions, top or 3, timeline)
+    return _table(predictions, top or 3, timeline, top_tags)
 
 
-def _table(predictions, top: int, timeline: bool) -> str:
+def _table(predictions, top: int, timeline: bool, top_tags: int = 5) -> str:
+    from genrekit.tags import top_tags as best_tags
+
     ok = [p for p in predictions if p.ok]
     names = {id(p): printable(str(p.path)) for p in ok}  # one line per file, whatever its name holds
     width = max([len(name) for name in names.values()] + [4])
-    lines = [f"{'file':{width}s}  {'genre':10s}  top {top}"]
+    tagged = any(p.tags is not None for p in ok)
+    bests = {id(p): "  ".join(f"{genre} {q:.0%}" for genre, q in p.top(top)) for p in ok}
+    best_width = max([len(b) for b in bests.values()] + [5]) if tagged else 0
+    lines = [f"{'file':{width}s}  {'genre':10s}  {f'top {top}':{best_width}s}" + ("  tags" if tagged else "")]
     for prediction in ok:
-        best = "  ".join(f"{genre} {p:.0%}" for genre, p in prediction.top(top))
-        lines.append(f"{names[id(prediction)]:{width}s}  {prediction.genre:10s}  {best}")
+        line = f"{names[id(prediction)]:{width}s}  {prediction.genre:10s}  {bests[id(prediction)]:{best_width}s}"
+        if tagged:
+            line += "  " + ", ".join(f"{tag} {q:.0%}" for tag, q in best_tags(prediction.tags or {}, top_tags))
+        lines.append(line.rstrip())
         for segment in (prediction.timeline or []) if timeline else []:
             lines.append(f"{'':{width}s}    {_clock(segment.start)}-{_clock(segment.end)}  {segment.genre:10s} "
                          f"{segment.probabilities[segment.genre]:.0%}")
@@ -129,14 +164,17 @@ def _table(predictions, top: int, timeline: bool) -> str:
 
 def _csv(predictions, timeline: bool) -> str:
     genres = next((list(p.probabilities) for p in predictions if p.ok), [])
+    tags = next((list(p.tags) for p in predictions if p.ok and p.tags is not None), [])
     stream = io.StringIO()
     writer = csv.writer(stream, lineterminator="\n")
-    writer.writerow(["path", "genre", *genres, "seconds", *(["timeline"] if timeline else []), "error"])
+    writer.writerow(["path", "genre", *genres, "seconds", *(["timeline"] if timeline else []),
+                     *(f"tag:{t}" for t in tags), "error"])
     for p in predictions:
         row = [p.path, p.genre or "", *(f"{p.probabilities[g]:.6f}" if p.ok else "" for g in genres),
                f"{p.seconds:.3f}" if p.ok else ""]
         if timeline:
             row.append(" ".join(f"{s.start:.1f}-{s.end:.1f}:{s.genre}" for s in p.timeline or []))
+        row.extend(f"{p.tags[t]:.6f}" if p.ok and p.tags else "" for t in tags)
         writer.writerow(row + [p.error or ""])
     return stream.getvalue()
 

@@ -2,6 +2,7 @@
 
     genrekit serve                              # the bundled model on http://127.0.0.1:8000/
     genrekit serve --model runs/mine --port 9000 --max-mb 20
+    genrekit serve --min-confidence 0.5         # genre 'unknown' under 50 %; POST /predict?tags=1 for tags
 
 The model is loaded once, before the server starts listening. The service has no
 authentication, so it listens on the loopback interface unless ``--host`` says otherwise,
@@ -22,6 +23,7 @@ from typing import Optional
 
 import typer
 
+from genrekit.apps.predict_cmd import MIN_CONFIDENCE
 from genrekit.errors import ConfigError
 
 __all__ = ["serve", "is_loopback", "server_config", "HEADER_TIMEOUT", "KEEP_ALIVE_TIMEOUT"]
@@ -64,6 +66,7 @@ def serve(
                                          callback=_positive("--header-timeout", "seconds"),
                                          help="Seconds a client may take to send a request's headers; slower "
                                               "connections are closed."),
+    min_confidence: Optional[float] = MIN_CONFIDENCE,
 ) -> None:
     """Serve a model over HTTP: POST /predict, GET /health, /docs, and a page at / to drop a file on."""
     import uvicorn
@@ -76,7 +79,7 @@ def serve(
                    "the service (it has no authentication)", err=True)
     classifier = load_model(model)
     typer.echo(f"serving {classifier.model_id} on http://{_url_host(host)}:{port}/ (Ctrl+C stops)", err=True)
-    app = create_app(classifier, max_bytes=int(max_mb * 1e6))
+    app = create_app(classifier, max_bytes=int(max_mb * 1e6), min_confidence=min_confidence)
     uvicorn.Server(server_config(app, host, port, header_timeout=header_timeout)).run()
 
 

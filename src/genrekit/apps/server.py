@@ -7,7 +7,9 @@ Endpoints
 ``POST /predict``
     A ``multipart/form-data`` upload with the audio in the field ``file``; answers the
     genre, its probabilities and a timeline (``Prediction.to_dict()``, the path replaced by
-    the client's ``filename``). Refusals (:mod:`genrekit.apps.uploads`) answer
+    the client's ``filename``); with ``?tags=1`` also musicnn's 50 tags (``tags``:
+    ``{name: probability}``, :mod:`genrekit.tags`). With a minimum confidence the genre is
+    ``unknown`` when the most probable genre is below it. Refusals (:mod:`genrekit.apps.uploads`) answer
     ``{"detail": message}`` with 400 (a malformed or cut-short multipart body), 413 (too
     large), 415 (not audio in a supported format), 422 (no file, empty, damaged, silent, too
     short) or 507 (the server's temporary folder is full).
@@ -35,6 +37,7 @@ import asyncio
 import logging
 import shutil
 import tempfile
+import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any
@@ -67,7 +70,8 @@ _UPLOAD_BODY = {"requestBody": {"required": True, "content": {"multipart/form-da
     "properties": {FIELD: {"type": "string", "format": "binary", "description": "The audio file."}}}}}}}
 
 
-def create_app(classifier, max_bytes: int = DEFAULT_MAX_BYTES, threads: int = 2) -> FastAPI:
+def create_app(classifier, max_bytes: int = DEFAULT_MAX_BYTES, threads: int = 2,
+               min_confidence: float | None = None, tagger=None) -> FastAPI:
     """The web service around a loaded classifier.
 
     Parameters
@@ -78,12 +82,30 @@ def create_app(classifier, max_bytes: int = DEFAULT_MAX_BYTES, threads: int = 2)
         The largest upload accepted (larger ones get 413).
     threads : int
         Files classified at the same time (each also uses PyTorch's own threads).
+    min_confidence : float, optional
+        Answer the genre ``unknown`` below this probability (0..1).
+    tagger : genrekit.tags.Tagger, optional
+        For ``?tags=1``; default: musicnn's, loaded at the first such request.
 
     Returns
     -------
     fastapi.FastAPI
     """
+    from genrekit.inference import check_min_confidence
+
+    check_min_confidence(min_confidence)
     executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="genrekit-predict")
+    taggers = [tagger] if tagger is not None else []
+    loading = threading.Lock()
+
+    def the_tagger():
+        """The tagger, loaded once (in the model's thread pool, at the first request for tags)."""
+        with loading:
+            if not taggers:
+                from genrekit.tags import Tagger
+
+                taggers.append(Tagger())
+        return taggers[0]
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
@@ -116,14 +138,17 @@ def create_app(classifier, max_bytes: int = DEFAULT_MAX_BYTES, threads: int = 2)
     @app.post("/predict", summary="Classify an uploaded audio file", responses=_REFUSALS,
               openapi_extra=_UPLOAD_BODY)
     async def predict(request: Request, segment_seconds: float = Query(
-            10.0, gt=0.5, le=3600, description="Length of the timeline's segments in seconds.")) -> dict[str, Any]:
+            10.0, gt=0.5, le=3600, description="Length of the timeline's segments in seconds."),
+            tags: bool = Query(False, description="Also answer musicnn's 50 Million Song Dataset tags "
+                               "(`tags`: name -> probability).")) -> dict[str, Any]:
         """The genre of the file in the field ``file``, its probabilities and a timeline of segments."""
         directory = uploads.private_directory()
         try:
             upload = await uploads.receive(request, directory, max_bytes)
             if await request.is_disconnected():
                 raise ClientDisconnect("after its upload, before it was classified (it was not classified)")
-            work = executor.submit(_classify, classifier, upload, segment_seconds)
+            work = executor.submit(_classify, classifier, upload, segment_seconds,
+                                   the_tagger if tags else None, min_confidence)
         except BaseException:
             shutil.rmtree(directory, ignore_errors=True)
             raise
@@ -166,10 +191,15 @@ def _client(request: Request) -> str:
     return f"{request.method} {request.url.path} from {host}:{port}"
 
 
-def _classify(classifier, upload: uploads.Upload, segment_seconds: float) -> dict[str, Any]:
-    """Type-check and classify one received file (runs in the model's thread pool)."""
+def _classify(classifier, upload: uploads.Upload, segment_seconds: float, tagger=None,
+              min_confidence: float | None = None) -> dict[str, Any]:
+    """Type-check and classify one received file (runs in the model's thread pool); ``tagger``: a
+    callable returning the :class:`~genrekit.tags.Tagger`, when tags are asked for."""
     uploads.check_audio(upload)
     (prediction,) = classifier.predict([str(upload.path)], timeline=True, segment_seconds=segment_seconds)
+    if tagger is not None:
+        tagger().add_tags(prediction)
+    prediction.apply_min_confidence(min_confidence)
     if prediction.error is not None:
         raise UploadError(422, f"{upload.filename!r}: {prediction.error}")
     result = prediction.to_dict()

@@ -3,6 +3,8 @@
     genrekit tag ~/Music --db music.sqlite                # classify; run again later: only what changed
     genrekit tag ~/Music --db music.sqlite --write-tags   # also write the genre into the files' tags
     genrekit tag --report --db music.sqlite               # genre counts, models, failures with reasons
+    genrekit tag ~/Music --db music.sqlite --tags         # also store musicnn's MSD tags (column tags)
+    genrekit tag ~/Music --db music.sqlite --min-confidence 0.5   # genre 'unknown' under 50 %
 
 A thin call into :func:`genrekit.tagger.tag_library` and :func:`genrekit.tagger.report`.
 Exits 1 when the library has audio files but none of them could be classified, else 0.
@@ -15,6 +17,8 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+
+from genrekit.apps.predict_cmd import MIN_CONFIDENCE
 
 __all__ = ["tag"]
 
@@ -33,6 +37,10 @@ def tag(
     workers: Optional[int] = typer.Option(None, "--workers", "-j", min=1, help="Decoding processes "
                                           "(default: one per CPU)."),
     as_json: bool = typer.Option(False, "--json", help="Print the results as JSON on stdout."),
+    tags: bool = typer.Option(False, "--tags", help="Also store musicnn's Million Song Dataset tags of each "
+                              "file in the catalogue (column tags, JSON); files tagged without them are "
+                              "classified again."),
+    min_confidence: Optional[float] = MIN_CONFIDENCE,
 ) -> None:
     """Tag a music library into a SQLite catalogue; resumes, and re-tags only what changed."""
     from genrekit import tagger
@@ -46,8 +54,14 @@ def tag(
         from genrekit.inference import load_model
 
         classifier = load_model(model, workers=workers)
+        musicnn_tagger = None
+        if tags:
+            from genrekit.tags import Tagger
+
+            musicnn_tagger = Tagger()
         summary = tagger.tag_library(library, db, classifier, write_tags=write_tags, progress=True,
-                                     retry_failed=retry_failed)
+                                     retry_failed=retry_failed, tagger=musicnn_tagger,
+                                     min_confidence=min_confidence)
         out["tag"] = summary.to_dict()
         if not as_json:
             typer.echo(summary.summary())
