@@ -44,7 +44,7 @@ MODEL_FORMAT = "genrekit-model/1"
 #: The bundled model, shipped inside the package.
 #: The bundled models by name; ``load_model()`` loads :data:`BUNDLED`, ``load_model("NAME")`` any of them.
 BUNDLED_MODELS = {"genrekit-musicnn-v2": "genrekit-musicnn-v2.pt", "genrekit-coarse-mel-v1": "genrekit-coarse-mel-v1.pt"}
-BUNDLED = "genrekit-coarse-mel-v1.pt"
+BUNDLED = "genrekit-musicnn-v2.pt"
 #: The genre answered when the most probable genre is less probable than a minimum confidence.
 UNKNOWN = "unknown"
 
