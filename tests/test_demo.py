@@ -17,6 +17,7 @@ def test_demo_runs_end_to_end_and_reports_what_it_did(tmp_path):
     # Without real excerpts, the bundled model classifies the generated test tracks.
     assert "generated test tracks instead" in text and result["classified"] == 10
     assert "with the bundled model genrekit-musicnn-v2@" in text
+    assert result["tags"] == 50 and "genrekit predict --tags" in text  # and musicnn's tags of one of them
 
 
 def test_the_demo_ends_by_classifying_the_real_excerpts(samples_dir):

@@ -61,11 +61,21 @@ def classify_samples(files: list[str], echo=print) -> list:
         seen = sorted({".".join(Path(p.path).name.split(".")[:2]) for p, _ in named} & set(parts))
         agree = sum(p.genre == genre for p, genre in named)
         echo(f"{agree} of {len(named)} agree with the genre in their file name "
-             f"(GTZAN's label; about one in two is expected on new artists, see docs/models.md)")
+             f"(GTZAN's label; about three in four are expected on new artists, see docs/models.md)")
         if seen:
             echo("in the model's data: " + ", ".join(f"{name} ({'training' if parts[name] == 'train' else 'validation' if parts[name] == 'valid' else 'held-out test'})"
                                                      for name in seen))
     return predictions
+
+
+def show_tags(path: str, echo=print, k: int = 5) -> dict[str, float]:
+    """musicnn's MSD tags of one file, as ``genrekit predict --tags`` gives them; returns all 50."""
+    from genrekit.tags import Tagger, top_tags
+
+    tags = Tagger().tag_file(path)
+    echo(f"musicnn's tags of {Path(path).name} (genrekit predict --tags): "
+         + ", ".join(f"{name} {p:.2f}" for name, p in top_tags(tags, k)))
+    return tags
 
 
 def run(out: str | Path = ".demo", n_per_genre: int = 10, seconds: float = 30.0, spec: str = "yang2019",
@@ -117,7 +127,9 @@ def run(out: str | Path = ".demo", n_per_genre: int = 10, seconds: float = 30.0,
         files = [t.path for t in split.test]
         echo(f"7. no real excerpts found ({samples}); the demo's {len(files)} generated test tracks instead")
     predictions = classify_samples(files, echo)
+    tagged = next((p.path for p in predictions if p.ok), None)
+    tags = show_tags(tagged, echo) if tagged else {}
     echo(f"demo finished in {time.perf_counter() - start:.1f} s")
     return {"tracks": len(collection), "computed": len(report.computed), "cached_again": len(again.cached),
             "failed": len(report.failed), "clips": clips, "test_accuracy": test["track_accuracy"],
-            "classified": sum(p.ok for p in predictions)}
+            "classified": sum(p.ok for p in predictions), "tags": len(tags)}
