@@ -96,3 +96,11 @@ def test_clip_seconds_are_about_three_for_the_3_s_papers():
     assert features.get("yang2019").clip_seconds == pytest.approx(2.97, abs=0.01)
     assert features.get("dong2018").clip_seconds == pytest.approx(2.97, abs=0.01)
     assert features.get("zhang2016").clip.hop * features.get("zhang2016").hop_seconds == pytest.approx(1.5, abs=0.02)
+
+
+def test_which_presets_stream():
+    from genrekit.models import transfer  # noqa: F401  (registers the embedding presets)
+
+    streaming = {n for n in features.names() if features.get(n).streams}
+    assert streaming >= {"yang2019", "dong2018", "wang", "zhang2016", "summary", "coarse_mel", "senac2017_music"}
+    assert not streaming & {"musicnn", "musicnn_coarse", "musicnn_msd", "musicnn_msd_coarse"}

@@ -181,6 +181,14 @@ class FeatureSpec:
         sink.start(values.shape)
         sink.write(0, values)
 
+    @property
+    def streams(self) -> bool:
+        """True when this spec computes in blocks (:meth:`stream` of its own), so memory does not grow
+        with the recording; False for specs that need the whole signal at once (musicnn's input and
+        embeddings: extraction then holds the whole decoded file, while prediction still reads 30 s
+        windows)."""
+        return type(self).stream is not FeatureSpec.stream
+
     # Shared behaviour ---------------------------------------------------------------
     def clips(self, features: np.ndarray, name: str | None = None) -> np.ndarray:
         """Cut :meth:`compute`'s output into clips: ``[n_clips, bands, clip.frames]`` (a view)."""
