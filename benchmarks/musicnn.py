@@ -1,13 +1,14 @@
 """Forward-pass speed of musicnn on the CPU: the full network and the pruned one
 (``genrekit.models.musicnn_prune``), fp32 and bf16 autocast.
 
-    python benchmarks/musicnn.py [--model MSD_musicnn] [--batches 10 40] [--seconds 3]
+    python benchmarks/musicnn.py [--model MSD_musicnn] [--batches 1 10 40] [--seconds 3] [--chunk N]
 
 Per network and precision (bf16 autocast only where the CPU computes bf16 natively:
 ``genrekit.training.resolve_precision``): GFLOP per 3 s patch (187 frames) counted from the layer shapes
 (convolutions and dense layers, 2 per multiply-add), the largest taggram difference from the full fp32
 network on musicnn's inputs of the ten real excerpts (``../shared/data/musicnn-reference``; random patches
-when absent), and per batch size (10 patches = one 30 s song, and larger batches):
+when absent), and per batch size (1 patch, 10 = one 30 s song, and larger batches, run ``chunk`` patches at a time:
+``Musicnn.chunk``, ``--chunk``):
 
 - ``cpu_1_thread``: patches per second of this process's CPU time on one PyTorch thread (hardly affected
   by other processes on the machine: the figure to compare);
@@ -107,18 +108,23 @@ def measure(net: nn.Module, precision: str, batches: list[int], seconds: float, 
 def main() -> None:
     parser = argparse.ArgumentParser(description="musicnn forward speed, full and pruned")
     parser.add_argument("--model", default="MSD_musicnn", choices=list(musicnn.MODELS))
-    parser.add_argument("--batches", type=int, nargs="+", default=[10, 40])
+    parser.add_argument("--batches", type=int, nargs="+", default=[1, 10, 40])
+    parser.add_argument("--chunk", type=int, help="patches per pass for both networks (0: whole batch); "
+                                                  "default: each network's own (Musicnn.chunk)")
     parser.add_argument("--seconds", type=float, default=3.0, help="per measurement")
     args = parser.parse_args()
     load = os.getloadavg()[0]
     precisions = ["fp32"] + (["bf16"] if resolve_precision("auto", torch.device("cpu")) == "bf16" else [])
     networks = {"full": musicnn.load(args.model), "pruned": musicnn.load(args.model, pruned=True)}
+    if args.chunk is not None:
+        for net in networks.values():
+            net.chunk = args.chunk or None
     x_check = patches(100)
     with torch.inference_mode():
         expected = networks["full"](x_check)["taggram"]
     results = {}
     for name, net in networks.items():
-        results[name] = {"gflop_per_patch": round(gflop_per_patch(net), 4)}
+        results[name] = {"gflop_per_patch": round(gflop_per_patch(net), 4), "chunk": net.chunk}
         if name == "pruned":
             results[name]["front_end_channels_kept"] = len(net.kept)
         for precision in precisions:

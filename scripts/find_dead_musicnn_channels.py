@@ -170,11 +170,13 @@ def measure(args) -> dict:
                                 for b, lo, hi in zip(net.frontend.branch_names, starts[:-1], starts[1:])},
             "never_fired": int(np.sum(peak <= 0)),
             "fired_but_flat": int(np.sum((peak > 0) & dead)),
-            "pruned_closest_peak_drive": float(peak[dead].max()),
+            "never_fired_closest_peak_drive": float(peak[peak <= 0].max(initial=-np.inf)),
             "pruned_largest_span": float(span[dead].max()),
             "kept_smallest_span": float(span[kept].min()),
-            "fired_on_other_inputs_only": {key: int(np.sum(dead & (full[key]["peak"] > 0) & (scale > args.tolerance)))
-                                           for key in others},
+            # pruned channels whose output spans more than the tolerance on inputs that chose nothing
+            "pruned_but_moving_on_other_inputs": {
+                key: int(np.sum(dead & (scale * np.maximum(full[key]["peak"], 0.0) > args.tolerance)))
+                for key in others},
             "pruned_vs_full": {key: compare(full[key], run(pruned_net, patches))
                                for key, patches in {**sources, **others}.items()},
         }
