@@ -93,6 +93,19 @@ def test_mtt_tags_and_other_patch_lengths():
     torch.testing.assert_close(together, alone, rtol=1e-5, atol=1e-5)
 
 
+def test_batches_run_in_chunks_with_the_same_outputs():
+    net = musicnn.load("MSD_musicnn")
+    assert net.chunk == 2
+    x = torch.rand(5, 60, 96) * 3  # chunks of 2, 2 and 1
+    with torch.no_grad():
+        chunked = net(x)
+        net.chunk = None
+        whole = net(x)
+    for key in chunked:
+        assert chunked[key].shape == whole[key].shape
+        torch.testing.assert_close(chunked[key], whole[key], rtol=1e-5, atol=1e-5 * whole[key].abs().max())
+
+
 def test_layers_follow_musicnns_source():
     net = musicnn.Musicnn()
     fe = net.frontend

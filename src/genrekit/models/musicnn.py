@@ -48,8 +48,8 @@ from genrekit.errors import ConfigError, GenrekitError
 from genrekit.models.layers import same_padding
 
 __all__ = ["MODELS", "MSD_LABELS", "MTT_LABELS", "Musicnn", "MusicnnBackEnd", "MusicnnFrontEnd",
-           "MusicnnMidEnd", "TemporalBranch", "TimbralBranch", "convert_checkpoint", "convert_wheel",
-           "extract_checkpoint", "load", "weights_path"]
+           "MusicnnMidEnd", "TemporalBranch", "TimbralBranch", "check_patches", "convert_checkpoint",
+           "convert_wheel", "extract_checkpoint", "in_chunks", "load", "weights_path"]
 
 # Signal processing of the training data (musicnn/configuration.py; extractor.py for the patch length).
 SR = 16000
@@ -247,7 +247,13 @@ class Musicnn(nn.Module):
     midend : MusicnnMidEnd
         ``-> [B, 753, T]``.
     backend : MusicnnBackEnd
+    chunk : int or None
+        Patches per pass through the network (:func:`in_chunks`; ``None``: the whole batch at once). The
+        front end's ``[batch, 204, frames, bands]`` intermediates of larger batches leave the CPU caches:
+        2 patches at a time is ~2x faster per patch than 10 (``benchmarks/musicnn.py``).
     """
+
+    chunk: int | None = 2
 
     def __init__(self, tags=MSD_LABELS, timbral_filters: int = TIMBRAL_FILTERS,
                  temporal_filters: int = TEMPORAL_FILTERS, midend_filters: int = MIDEND_FILTERS,
@@ -274,10 +280,26 @@ class Musicnn(nn.Module):
             ``self.backend.output(penultimate)``), ``penultimate`` [batch, 200], ``mean_pool`` and
             ``max_pool`` [batch, 753] (the mid end's dense features pooled over time).
         """
-        if x.dim() != 3 or x.shape[2] != N_MELS or x.shape[1] < 1:
-            raise ConfigError(f"musicnn expects log-mel patches of shape [batch, frames, {N_MELS}], "
-                              f"got {list(x.shape)}")
-        return self.backend(self.midend(self.frontend(x)))
+        check_patches(x)
+        return in_chunks(lambda part: self.backend(self.midend(self.frontend(part))), x, self.chunk)
+
+
+def in_chunks(forward, x: torch.Tensor, size: int | None) -> dict[str, torch.Tensor]:
+    """``forward(x)`` computed ``size`` patches at a time, outputs concatenated (all at once for ``None``).
+
+    In eval mode a patch's outputs do not depend on the rest of its batch, so only the speed changes.
+    """
+    if size is None or len(x) <= size:
+        return forward(x)
+    parts = [forward(part) for part in x.split(size)]
+    return {key: torch.cat([part[key] for part in parts]) for key in parts[0]}
+
+
+def check_patches(x: torch.Tensor) -> None:
+    """Raise a ``ConfigError`` unless ``x`` is ``[batch, frames >= 1, 96]``, musicnn's input."""
+    if x.dim() != 3 or x.shape[2] != N_MELS or x.shape[1] < 1:
+        raise ConfigError(f"musicnn expects log-mel patches of shape [batch, frames, {N_MELS}], "
+                          f"got {list(x.shape)}")
 
 
 # --- weights --------------------------------------------------------------------------------------------------
@@ -396,17 +418,20 @@ def weights_path(name: str) -> Path:
     return WEIGHTS_DIR / f"{name}.pt"
 
 
-def load(name: str = "MSD_musicnn") -> Musicnn:
+def load(name: str = "MSD_musicnn", pruned: bool = False):
     """A pretrained musicnn in eval mode, on the CPU.
 
     Parameters
     ----------
     name : {"MSD_musicnn", "MTT_musicnn"}
         Trained on the Million Song Dataset's 50 most common Last.fm tags, or on MagnaTagATune's 50.
+    pruned : bool
+        Without the front-end channels that never fire on music (:mod:`genrekit.models.musicnn_prune`):
+        the same outputs within rounding on music, several times faster.
 
     Returns
     -------
-    Musicnn
+    Musicnn or PrunedMusicnn
         ``net(x)`` on ``[B, T, 96]`` float32 patches gives ``taggram``, ``penultimate``, ``mean_pool``,
         ``max_pool``; ``net.tags`` names the 50 outputs.
     """
@@ -416,4 +441,8 @@ def load(name: str = "MSD_musicnn") -> Musicnn:
                             "reinstall genrekit or run scripts/convert_musicnn.py")
     net = Musicnn(MODELS[name])
     net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    if pruned:
+        from genrekit.models import musicnn_prune  # it builds on this module
+
+        return musicnn_prune.prune(net.eval(), musicnn_prune.kept_channels(name))
     return net.eval()

@@ -1,0 +1,141 @@
+"""Forward-pass speed of musicnn on the CPU: the full network and the pruned one
+(``genrekit.models.musicnn_prune``), fp32 and bf16 autocast.
+
+    python benchmarks/musicnn.py [--model MSD_musicnn] [--batches 1 10 40] [--seconds 3] [--chunk N]
+
+Per network and precision (bf16 autocast only where the CPU computes bf16 natively:
+``genrekit.training.resolve_precision``): GFLOP per 3 s patch (187 frames) counted from the layer shapes
+(convolutions and dense layers, 2 per multiply-add), the largest taggram difference from the full fp32
+network on musicnn's inputs of the ten real excerpts (``../shared/data/musicnn-reference``; random patches
+when absent), and per batch size (1 patch, 10 = one 30 s song, and larger batches, run ``chunk`` patches at a time:
+``Musicnn.chunk``, ``--chunk``):
+
+- ``cpu_1_thread``: patches per second of this process's CPU time on one PyTorch thread (hardly affected
+  by other processes on the machine: the figure to compare);
+- ``wall_1_thread``, ``wall_2_threads``: wall-clock patches per second (median of windows; sensitive to
+  other processes, and on two cores an OpenMP pool beside other busy processes spins).
+
+``songs_per_s`` divides by 10 patches per song. ``budget`` is what a pipeline at 60 songs/s on this
+machine's cores may spend per song in all (decoding, features and network), in CPU milliseconds.
+Prints one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import time
+from contextlib import nullcontext
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from genrekit.models import musicnn, musicnn_prune
+from genrekit.training import resolve_precision
+
+REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "data" / "musicnn-reference" / "musicnn_tf_reference.npz"
+PATCHES_PER_SONG = 10
+
+
+def gflop_per_patch(net: nn.Module, frames: int = musicnn.N_FRAMES) -> float:
+    """Multiply-adds x 2 of the convolutions and dense layers for one patch, from the shapes they see."""
+    total = 0
+
+    def count(module, inputs, output):
+        nonlocal total
+        if isinstance(module, nn.Linear):
+            total += 2 * module.in_features * module.out_features
+        else:
+            per_output = module.in_channels // module.groups * int(np.prod(module.kernel_size))
+            total += 2 * output[0].numel() * per_output
+            if isinstance(module, musicnn_prune.FoldedConv1d):  # the dead channels' term: 1 input channel
+                total += 2 * output[0].numel() * module.kernel_size[0]
+
+    hooks = [m.register_forward_hook(count) for m in net.modules() if isinstance(m, (nn.Conv1d, nn.Conv2d, nn.Linear))]
+    with torch.inference_mode():
+        net(torch.zeros(1, frames, musicnn.N_MELS))
+    for hook in hooks:
+        hook.remove()
+    return total / 1e9
+
+
+def patches(n: int) -> torch.Tensor:
+    """Real inputs when present (cycled to ``n``), else random ones on musicnn's scale."""
+    if REFERENCE.is_file():
+        with np.load(REFERENCE) as saved:
+            real = torch.from_numpy(saved["inputs"].reshape(-1, musicnn.N_FRAMES, musicnn.N_MELS))
+        return real[torch.arange(n) % len(real)]
+    return torch.rand(n, musicnn.N_FRAMES, musicnn.N_MELS, generator=torch.Generator().manual_seed(0)) * 3
+
+
+def rate(run, batch: int, seconds: float, clock) -> float:
+    """Patches per second of ``clock`` (median of 3 windows of ``seconds / 3``)."""
+    run()
+    rates = []
+    for _ in range(3):
+        start, n = clock(), 0
+        while clock() - start < seconds / 3 or n == 0:
+            run()
+            n += batch
+        rates.append(n / (clock() - start))
+    return statistics.median(rates)
+
+
+def measure(net: nn.Module, precision: str, batches: list[int], seconds: float, expected: torch.Tensor,
+            x_check: torch.Tensor) -> dict:
+    autocast = torch.autocast("cpu", dtype=torch.bfloat16) if precision == "bf16" else nullcontext()
+    with torch.inference_mode(), autocast:
+        taggram = net(x_check)["taggram"].float()
+        result = {"taggram_max_abs_diff_vs_full_fp32": float((taggram - expected).abs().max()),
+                  "top_tag_same": float((taggram.argmax(1) == expected.argmax(1)).float().mean()), "batches": {}}
+        for batch in batches:
+            x = patches(batch)
+            row = {}
+            for threads, clock, key in ((1, time.process_time, "cpu_1_thread"), (1, time.perf_counter, "wall_1_thread"),
+                                        (2, time.perf_counter, "wall_2_threads")):
+                torch.set_num_threads(threads)
+                patches_per_s = rate(lambda: net(x), batch, seconds, clock)
+                row[key] = {"patches_per_s": round(patches_per_s, 1),
+                            "songs_per_s": round(patches_per_s / PATCHES_PER_SONG, 2)}
+            result["batches"][str(batch)] = row
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="musicnn forward speed, full and pruned")
+    parser.add_argument("--model", default="MSD_musicnn", choices=list(musicnn.MODELS))
+    parser.add_argument("--batches", type=int, nargs="+", default=[1, 10, 40])
+    parser.add_argument("--chunk", type=int, help="patches per pass for both networks (0: whole batch); "
+                                                  "default: each network's own (Musicnn.chunk)")
+    parser.add_argument("--seconds", type=float, default=3.0, help="per measurement")
+    args = parser.parse_args()
+    load = os.getloadavg()[0]
+    precisions = ["fp32"] + (["bf16"] if resolve_precision("auto", torch.device("cpu")) == "bf16" else [])
+    networks = {"full": musicnn.load(args.model), "pruned": musicnn.load(args.model, pruned=True)}
+    if args.chunk is not None:
+        for net in networks.values():
+            net.chunk = args.chunk or None
+    x_check = patches(100)
+    with torch.inference_mode():
+        expected = networks["full"](x_check)["taggram"]
+    results = {}
+    for name, net in networks.items():
+        results[name] = {"gflop_per_patch": round(gflop_per_patch(net), 4), "chunk": net.chunk}
+        if name == "pruned":
+            results[name]["front_end_channels_kept"] = len(net.kept)
+        for precision in precisions:
+            results[name][precision] = measure(net, precision, args.batches, args.seconds, expected, x_check)
+    cores = os.cpu_count()
+    print(json.dumps({"benchmark": "musicnn", "model": args.model, "patch": [musicnn.N_FRAMES, musicnn.N_MELS],
+                      "check_inputs": "musicnn reference (10 real excerpts)" if REFERENCE.is_file() else "random",
+                      "cpu_bf16_native": "bf16" in precisions, "torch": torch.__version__, "cores": cores,
+                      "budget": {"songs_per_s": 60, "cpu_ms_per_song": round(cores * 1000 / 60, 1)},
+                      "load_1min": [round(load, 2), round(os.getloadavg()[0], 2)], "networks": results}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
