@@ -309,6 +309,13 @@ class WorkerPool(ProcessPoolExecutor):
             process.terminate()
         for process in processes:
             process.join(timeout)
+        # Wait for the pool's manager thread to close its wake-up pipe: CPython 3.11's exit hook
+        # writes to that pipe without a lock, and if the thread closes it at the same moment the
+        # exit prints an "Exception ignored ... Bad file descriptor" traceback (seen once in a
+        # SIGTERM test of `genrekit tag`).
+        manager = getattr(self, "_executor_manager_thread", None)
+        if manager is not None and manager is not threading.current_thread():
+            manager.join(timeout)
 
 
 @contextmanager
