@@ -42,7 +42,7 @@ class Backend(str, Enum):
 
 
 _MODEL = typer.Option(None, "--model", "-m", help="A run directory, a model file (.pt) or an ONNX file "
-                                                  "(default: the bundled coarse-mel model).")
+                                                  "or a bundled model's name (default: genrekit-musicnn-v2; genrekit-coarse-mel-v1).")
 
 
 #: ``--min-confidence``, shared by predict, tag and serve.
