@@ -45,7 +45,7 @@ from genrekit.features.clips import ClipSpec
 from genrekit.features.specs import FeatureSpec, get, register
 
 __all__ = ["SR", "N_FFT", "HOP", "N_MELS", "PATCH_FRAMES", "PEAK_DB", "GAIN_DB", "TOP_BAND_DB",
-           "log_compress", "mel_from_audio", "coarse_projection", "coarse_frame_times", "mel_from_coarse",
+           "log_compress", "mel_from_audio", "coarse_projection", "coarse_frame_times", "coarse_n_frames", "mel_from_coarse",
            "patches", "MusicnnMelSpec", "MusicnnCoarseSpec"]
 
 #: musicnn's ``configuration.py``: SR, FFT_SIZE, FFT_HOP, N_MELS, and the 3 s patch (``n_frames = 187``).
@@ -140,6 +140,12 @@ def coarse_frame_times(n_columns: int) -> np.ndarray:
     return np.floor((np.arange(n_columns) + 0.5) * COARSE_STRIDE) * COARSE_HOP / COARSE_SR
 
 
+def coarse_n_frames(n_columns: int) -> int:
+    """musicnn frames (16 ms) over the duration that ``n_columns`` coarse-mel columns cover."""
+    seconds = n_columns * COARSE_STRIDE * COARSE_HOP / COARSE_SR
+    return 1 + int(seconds * SR) // HOP
+
+
 def mel_from_coarse(db: np.ndarray, peak_db: float = PEAK_DB) -> np.ndarray:
     """musicnn's input made from a coarse-mel array.
 
@@ -162,8 +168,7 @@ def mel_from_coarse(db: np.ndarray, peak_db: float = PEAK_DB) -> np.ndarray:
     power = 10.0 ** ((db - db.max() + np.float32(peak_db)) / np.float32(10.0))
     mel = coarse_projection() @ power                        # [96, n_columns]
     times = coarse_frame_times(db.shape[1])
-    seconds = db.shape[1] * COARSE_STRIDE * COARSE_HOP / COARSE_SR     # the duration the columns cover
-    frame_times = np.arange(1 + int(seconds * SR) // HOP) * HOP / SR
+    frame_times = np.arange(coarse_n_frames(db.shape[1])) * HOP / SR
     after = np.clip(np.searchsorted(times, frame_times), 1, max(1, len(times) - 1))
     nearest = np.where(frame_times - times[after - 1] <= times[np.minimum(after, len(times) - 1)] - frame_times,
                        after - 1, np.minimum(after, len(times) - 1))
@@ -221,13 +226,14 @@ class MusicnnMelSpec(FeatureSpec):
 
 
 @dataclass(frozen=True)
-class MusicnnCoarseSpec(FeatureSpec):
+class MusicnnCoarseSpec(MusicnnMelSpec):
     """musicnn's input made from the coarse-mel representation (:func:`mel_from_coarse`).
 
     From audio it computes the ``coarse_mel`` preset first, so a model trained on the coarse-mel
     data set (which has no audio) sees the same input from a user's file.
     :attr:`derives_from` lets a data set that holds coarse-mel arrays be converted directly
-    (:meth:`from_source`). Output ``[96, n_frames]``, 16 ms frames, 187-frame clips.
+    (:meth:`from_source`). Output ``[96, n_frames]``, 16 ms frames, 187-frame clips (the bands, frame
+    rate and clips of :class:`MusicnnMelSpec`).
     """
 
     kind: ClassVar[str] = "musicnn_coarse"
@@ -238,17 +244,8 @@ class MusicnnCoarseSpec(FeatureSpec):
     peak_db: float = PEAK_DB
     clip: ClipSpec = ClipSpec(PATCH_FRAMES, PATCH_FRAMES)
 
-    @property
-    def bands(self) -> int:
-        return N_MELS
-
-    @property
-    def hop_seconds(self) -> float:
-        return HOP / SR
-
     def n_frames(self, n_samples: int) -> int:
-        columns = get(self.derives_from).n_frames(n_samples)
-        return 1 + int(columns * COARSE_STRIDE * COARSE_HOP / COARSE_SR * SR) // HOP
+        return coarse_n_frames(get(self.derives_from).n_frames(n_samples))
 
     def from_source(self, db: np.ndarray) -> np.ndarray:
         """``[128, columns]`` coarse-mel dB -> ``[96, n_frames]``."""
