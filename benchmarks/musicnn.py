@@ -16,7 +16,11 @@ when absent), and per batch size (1 patch, 10 = one 30 s song, and larger batche
   other processes, and on two cores an OpenMP pool beside other busy processes spins).
 
 ``songs_per_s`` divides by 10 patches per song. ``budget`` is what a pipeline at 60 songs/s on this
-machine's cores may spend per song in all (decoding, features and network), in CPU milliseconds.
+machine's cores may spend per song in all (decoding, features and network), in CPU milliseconds;
+``pipeline_estimate`` measures what the default model's pipeline spends before the network (decoding a
+generated 30 s file, ``coarse_mel``, the ``musicnn_coarse`` adapter; one thread) and adds the network's
+CPU time at the largest batch, for the songs/s that all cores could reach if they did nothing else (no
+process start-up, no scheduling losses: an upper bound).
 Prints one JSON object.
 """
 
@@ -26,6 +30,7 @@ import argparse
 import json
 import os
 import statistics
+import tempfile
 import time
 from contextlib import nullcontext
 from pathlib import Path
@@ -34,6 +39,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from genrekit import audio, datasets, features
+from genrekit.features import musicnn_input
 from genrekit.models import musicnn, musicnn_prune
 from genrekit.training import resolve_precision
 
@@ -105,6 +112,29 @@ def measure(net: nn.Module, precision: str, batches: list[int], seconds: float, 
     return result
 
 
+def pipeline_cpu_ms(n_files: int = 10) -> dict:
+    """CPU milliseconds per generated 30 s file (one thread) of what comes before the network in the default
+    model's pipeline: decoding at 22,050 Hz, the ``coarse_mel`` preset and the ``musicnn_coarse`` adapter,
+    cut into patches (after one file to warm up)."""
+    coarse, adapter = features.get("coarse_mel"), features.get("musicnn_coarse")
+    times = {"decode": 0.0, "coarse_mel": 0.0, "adapter": 0.0}
+    with tempfile.TemporaryDirectory() as folder:
+        tracks = datasets.load("synthetic", folder, n_per_genre=max(1, n_files // 10), seconds=30.0).tracks
+        adapter.compute(audio.load(tracks[0].path, sr=coarse.sr))
+        for track in tracks:
+            start = time.process_time()
+            y = audio.load(track.path, sr=coarse.sr)
+            decoded = time.process_time()
+            db = coarse.compute(y)
+            featured = time.process_time()
+            musicnn_input.patches(adapter.from_source(db).T)
+            done = time.process_time()
+            times["decode"] += decoded - start
+            times["coarse_mel"] += featured - decoded
+            times["adapter"] += done - featured
+    return {key: round(1000 * value / len(tracks), 2) for key, value in times.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="musicnn forward speed, full and pruned")
     parser.add_argument("--model", default="MSD_musicnn", choices=list(musicnn.MODELS))
@@ -130,10 +160,19 @@ def main() -> None:
         for precision in precisions:
             results[name][precision] = measure(net, precision, args.batches, args.seconds, expected, x_check)
     cores = os.cpu_count()
+    torch.set_num_threads(1)
+    before = pipeline_cpu_ms()
+    network = {name: round(1000 * PATCHES_PER_SONG / r["fp32"]["batches"][str(max(args.batches))]["cpu_1_thread"]
+                           ["patches_per_s"], 2) for name, r in results.items()}
+    per_song = {name: round(sum(before.values()) + ms, 2) for name, ms in network.items()}
+    pipeline = {"cpu_ms_per_song_before_the_network": before, "network_cpu_ms_per_song_fp32": network,
+                "songs_per_s_if_every_core_did_only_this": {name: round(cores * 1000 / ms, 1)
+                                                             for name, ms in per_song.items()}}
     print(json.dumps({"benchmark": "musicnn", "model": args.model, "patch": [musicnn.N_FRAMES, musicnn.N_MELS],
                       "check_inputs": "musicnn reference (10 real excerpts)" if REFERENCE.is_file() else "random",
                       "cpu_bf16_native": "bf16" in precisions, "torch": torch.__version__, "cores": cores,
                       "budget": {"songs_per_s": 60, "cpu_ms_per_song": round(cores * 1000 / 60, 1)},
+                      "pipeline_estimate": pipeline,
                       "load_1min": [round(load, 2), round(os.getloadavg()[0], 2)], "networks": results}, indent=1))
 
 
