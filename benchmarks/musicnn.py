@@ -5,13 +5,15 @@
 
 Per network and precision (bf16 autocast only where the CPU computes bf16 natively:
 ``genrekit.training.resolve_precision``): GFLOP per 3 s patch (187 frames) counted from the layer shapes
-(convolutions and dense layers, 2 per multiply-add), the largest taggram difference from the full fp32
-network on musicnn's inputs of the ten real excerpts (``../shared/data/musicnn-reference``; random patches
-when absent), and per batch size (1 patch, 10 = one 30 s song, and larger batches, run ``chunk`` patches at a time:
+(convolutions and dense layers, 2 per multiply-add, as executed: the pruned front end's merged temporal
+convolution counts its zero taps), the largest taggram difference from the full fp32 network on musicnn's
+inputs of the ten real excerpts (``../shared/data/musicnn-reference``; random patches when absent), and per
+batch size (1 patch, 10 = one 30 s song, and larger batches, run ``chunk`` patches at a time:
 ``Musicnn.chunk``, ``--chunk``):
 
-- ``cpu_1_thread``: patches per second of this process's CPU time on one PyTorch thread (hardly affected
-  by other processes on the machine: the figure to compare);
+- ``cpu_1_thread``: patches per second of the calling thread's CPU time, PyTorch on one thread (which
+  runs every operator in the calling thread; little affected by other processes, and not by an OpenMP
+  pool left spinning by a 2-thread measurement: the figure to compare);
 - ``wall_1_thread``, ``wall_2_threads``: wall-clock patches per second (median of windows; sensitive to
   other processes, and on two cores an OpenMP pool beside other busy processes spins).
 
@@ -102,7 +104,7 @@ def measure(net: nn.Module, precision: str, batches: list[int], seconds: float, 
         for batch in batches:
             x = patches(batch)
             row = {}
-            for threads, clock, key in ((1, time.process_time, "cpu_1_thread"), (1, time.perf_counter, "wall_1_thread"),
+            for threads, clock, key in ((1, time.thread_time, "cpu_1_thread"), (1, time.perf_counter, "wall_1_thread"),
                                         (2, time.perf_counter, "wall_2_threads")):
                 torch.set_num_threads(threads)
                 patches_per_s = rate(lambda: net(x), batch, seconds, clock)
@@ -122,13 +124,13 @@ def pipeline_cpu_ms(n_files: int = 10) -> dict:
         tracks = datasets.load("synthetic", folder, n_per_genre=max(1, n_files // 10), seconds=30.0).tracks
         adapter.compute(audio.load(tracks[0].path, sr=coarse.sr))
         for track in tracks:
-            start = time.process_time()
+            start = time.thread_time()
             y = audio.load(track.path, sr=coarse.sr)
-            decoded = time.process_time()
+            decoded = time.thread_time()
             db = coarse.compute(y)
-            featured = time.process_time()
+            featured = time.thread_time()
             musicnn_input.patches(adapter.from_source(db).T)
-            done = time.process_time()
+            done = time.thread_time()
             times["decode"] += decoded - start
             times["coarse_mel"] += featured - decoded
             times["adapter"] += done - featured
