@@ -3,7 +3,8 @@
 
     python benchmarks/musicnn.py [--model MSD_musicnn] [--batches 1 10 40] [--seconds 3] [--chunk N]
 
-Per network and precision (bf16 autocast only where the CPU computes bf16 natively:
+Per network and precision (and for the pruned network, also exported to ONNX and run by ONNX Runtime,
+whole batches, threads that do not spin; bf16 autocast only where the CPU computes bf16 natively:
 ``genrekit.training.resolve_precision``): GFLOP per 3 s patch (187 frames) counted from the layer shapes
 (convolutions and dense layers, 2 per multiply-add, as executed: the pruned front end's merged temporal
 convolution counts its zero taps), the largest taggram difference from the full fp32 network on musicnn's
@@ -114,6 +115,52 @@ def measure(net: nn.Module, precision: str, batches: list[int], seconds: float, 
     return result
 
 
+class _Outputs(nn.Module):
+    """A network's output dict as a tuple, for the ONNX exporter."""
+
+    def __init__(self, net: nn.Module):
+        super().__init__()
+        self.net = net
+
+    def forward(self, x):
+        return tuple(self.net(x).values())
+
+
+def measure_onnxruntime(net: nn.Module, batches: list[int], seconds: float, expected: torch.Tensor,
+                        x_check: torch.Tensor) -> dict:
+    """The same measurements for ``net`` exported to ONNX and run by ONNX Runtime (no spinning threads)."""
+    import io
+    import warnings
+
+    import onnxruntime
+
+    buffer = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(_Outputs(net).eval(), (x_check[:2],), buffer, dynamo=False, input_names=["x"],
+                          dynamic_axes={"x": {0: "batch"}})
+    sessions = {}
+    for threads in (1, 2):
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        sessions[threads] = onnxruntime.InferenceSession(buffer.getvalue(), options,
+                                                         providers=["CPUExecutionProvider"])
+    taggram = torch.from_numpy(sessions[1].run(None, {"x": x_check.numpy()})[0])
+    result = {"taggram_max_abs_diff_vs_full_fp32": float((taggram - expected).abs().max()),
+              "top_tag_same": float((taggram.argmax(1) == expected.argmax(1)).float().mean()), "batches": {}}
+    for batch in batches:
+        x = patches(batch).numpy()
+        row = {}
+        for threads, clock, key in ((1, time.thread_time, "cpu_1_thread"), (1, time.perf_counter, "wall_1_thread"),
+                                    (2, time.perf_counter, "wall_2_threads")):
+            patches_per_s = rate(lambda: sessions[threads].run(None, {"x": x}), batch, seconds, clock)
+            row[key] = {"patches_per_s": round(patches_per_s, 1),
+                        "songs_per_s": round(patches_per_s / PATCHES_PER_SONG, 2)}
+        result["batches"][str(batch)] = row
+    return result
+
+
 def pipeline_cpu_ms(n_files: int = 10) -> dict:
     """CPU milliseconds per generated 30 s file (one thread) of what comes before the network in the default
     model's pipeline: decoding at 22,050 Hz, the ``coarse_mel`` preset and the ``musicnn_coarse`` adapter,
@@ -161,6 +208,8 @@ def main() -> None:
             results[name]["front_end_channels_kept"] = len(net.kept)
         for precision in precisions:
             results[name][precision] = measure(net, precision, args.batches, args.seconds, expected, x_check)
+    results["pruned"]["onnxruntime_fp32"] = measure_onnxruntime(networks["pruned"], args.batches, args.seconds,
+                                                                expected, x_check)
     cores = os.cpu_count()
     torch.set_num_threads(1)
     before = pipeline_cpu_ms()
