@@ -233,7 +233,10 @@ def test_bad_kept_lists_and_inputs_are_refused(nets, pruned):
         pruned["MSD_musicnn"](torch.zeros(2, 187, 128))
 
 
-def test_a_missing_keep_list_names_the_file(monkeypatch, tmp_path):
+def test_a_missing_or_damaged_keep_list_names_the_file(monkeypatch, tmp_path):
     monkeypatch.setattr(musicnn_prune, "keep_path", lambda name: tmp_path / f"{name}.keep.json")
-    with pytest.raises(GenrekitError, match=r"MSD_musicnn\.keep\.json.*find_dead_musicnn_channels"):
+    with pytest.raises(GenrekitError, match=r"MSD_musicnn\.keep\.json: .*No such file.*find_dead_musicnn_channels"):
+        musicnn.load("MSD_musicnn", pruned=True)
+    (tmp_path / "MSD_musicnn.keep.json").write_text('{"kept": [1, 2')
+    with pytest.raises(GenrekitError, match=r"MSD_musicnn\.keep\.json: .*not a kept-channel list"):
         musicnn.load("MSD_musicnn", pruned=True)
