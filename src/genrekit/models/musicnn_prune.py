@@ -273,11 +273,11 @@ class PrunedMusicnn(nn.Module):
         ``conv1`` is a :class:`FoldedConv1d`.
     backend : PrunedBackEnd
     chunk : int or None
-        Patches per pass (:func:`~genrekit.models.musicnn.in_chunks`): 10 at a time is ~1.5x faster per
-        patch than 40 (``benchmarks/musicnn.py``).
+        Patches per pass (:func:`~genrekit.models.musicnn.in_chunks`): 4 to 10 at a time are ~1.4x faster
+        per patch than 16 or more, on one thread (``benchmarks/musicnn.py``).
     """
 
-    chunk: int | None = 10
+    chunk: int | None = 8
 
     def __init__(self, net: Musicnn, kept):
         super().__init__()
