@@ -13,11 +13,15 @@ once into ``--data`` and reused), loads the model once, then measures in one run
   which already carries the per-file optimisations, so it isolates what parallel decoding
   and batching add on this machine.
 
-Prints one JSON object with songs per second, times real time, the machine's load average
-(the 1-minute figure before and after each measurement: other jobs share these CPUs) and
-the targets of issue 7 (>= 60 songs/s, 1800x real time, >= 3x the naive loop).
+Prints one JSON object with, per model and backend, songs per second, times real time, the machine's
+load average (the 1-minute figure before and after each measurement: other jobs share these CPUs) and
+the targets of issues 7 and 12 (>= 60 songs/s, 1800x real time, >= 3x the naive loop).
 
-    python benchmarks/predict.py [--model SOURCE] [--backend torch|onnx] [--tracks 300] [--data DIR]
+    python benchmarks/predict.py [--models SOURCE ...] [--backends torch onnx] [--tracks 1000] [--data DIR]
+
+By default both bundled models (``genrekit-coarse-mel-v1`` and the default ``genrekit-musicnn-v2``,
+which scores with the pruned musicnn) on 1,000 tracks, one after the other; the naive loops run over the
+first ``--naive-tracks`` files.
 """
 
 from __future__ import annotations
@@ -31,6 +35,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from genrekit.inference import BUNDLED_MODELS
 
 SR = 22050
 
@@ -97,84 +103,94 @@ def librosa_loop(paths: list[Path], classifier, model) -> float:
     return time.perf_counter() - start
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default=None, help="model source (default: the bundled model)")
-    parser.add_argument("--backend", default="torch", choices=["torch", "onnx"])
-    parser.add_argument("--tracks", type=int, default=300)
-    parser.add_argument("--seconds", type=float, default=30.0)
-    parser.add_argument("--workers", type=int, default=None, help="decoding processes (default: one per CPU)")
-    parser.add_argument("--clip-hop", type=int, default=None, help="hop between scored clips (default: the model's)")
-    parser.add_argument("--batch-size", type=int, default=256)
-    parser.add_argument("--data", type=Path, default=Path("/tmp/genrekit-bench-predict"),
-                        help="where the generated tracks live (reused between runs)")
-    parser.add_argument("--skip-naive", action="store_true", help="time Classifier.predict only")
-    args = parser.parse_args()
+def measured(seconds: float, tracks: int, audio_seconds: float, load_before: float) -> dict:
+    return {"seconds": round(seconds, 3), "songs_per_s": round(tracks / seconds, 1),
+            "x_realtime": round(audio_seconds / seconds, 1),
+            "load_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)]}
 
-    import torch
 
+def measure_model(source: str | None, backend: str, paths: list[Path], args) -> dict:
+    """``Classifier.predict`` over every path (and the naive loops over the first ``args.naive_tracks``)."""
     from genrekit.features.extraction import default_workers
     from genrekit.inference import load_model
 
+    seconds = args.seconds
     t0 = time.perf_counter()
-    paths = generate(args.data / f"{args.tracks}x{args.seconds:g}s", args.tracks, args.seconds)
-    generation_s = time.perf_counter() - t0
-    for path in paths:  # every path starts from the page cache alike
-        path.read_bytes()
-    audio_seconds = args.tracks * args.seconds
-
-    t0 = time.perf_counter()
-    classifier = load_model(args.model, backend=args.backend, clip_hop=args.clip_hop, workers=args.workers,
+    classifier = load_model(source, backend=backend, clip_hop=args.clip_hop, workers=args.workers,
                             batch_size=args.batch_size)
     load_s = time.perf_counter() - t0
-
-    def measured(seconds: float, load_before: float) -> dict:
-        return {"seconds": round(seconds, 3), "songs_per_s": round(len(paths) / seconds, 1),
-                "x_realtime": round(audio_seconds / seconds, 1),
-                "load_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)]}
-
     load_before = os.getloadavg()[0]
     t0 = time.perf_counter()
     predictions = classifier.predict([str(p) for p in paths])
     predict_s = time.perf_counter() - t0
     failed = [p for p in predictions if not p.ok]
     assert not failed, failed[:3]
-    results = {"classifier_predict": {**measured(predict_s, load_before),
-                                      "workers": args.workers or default_workers(), "backend": args.backend,
+    results = {"model": classifier.model_id, "backend": backend, "spec": classifier.spec.name,
+               "clip_frames": classifier.scorer.frames, "model_load_seconds": round(load_s, 2),
+               "classifier_predict": {**measured(predict_s, len(paths), len(paths) * seconds, load_before),
+                                      "workers": args.workers or default_workers(),
                                       "clip_hop": classifier.scorer.hop, "batch_size": args.batch_size}}
-    if not args.skip_naive:
-        model = load_model(args.model).scorer.model
+    naive = paths[:args.naive_tracks]
+    if naive and backend == "torch":
+        model = classifier.scorer.model
         load_before = os.getloadavg()[0]
-        naive_s = naive_loop(paths, classifier, model)
-        results["naive_loop"] = {**measured(naive_s, load_before), "clip_hop": classifier.spec.clip.hop,
+        naive_s = naive_loop(naive, classifier, model)
+        results["naive_loop"] = {**measured(naive_s, len(naive), len(naive) * seconds, load_before),
+                                 "tracks": len(naive), "clip_hop": classifier.spec.clip.hop,
                                  "what": "audio.load + spec.compute + spec.clips + torch network, per file"}
         if classifier.spec.kind == "coarse_mel":
             load_before = os.getloadavg()[0]
-            librosa_s = librosa_loop(paths, classifier, model)
-            results["naive_librosa_loop"] = {**measured(librosa_s, load_before), "clip_hop": classifier.spec.clip.hop,
+            librosa_s = librosa_loop(naive, classifier, model)
+            results["naive_librosa_loop"] = {**measured(librosa_s, len(naive), len(naive) * seconds, load_before),
+                                             "tracks": len(naive), "clip_hop": classifier.spec.clip.hop,
                                              "what": "librosa.load + librosa mel/power_to_db + quantise + clips + "
                                                      "torch network, per file"}
+    songs = results["classifier_predict"]["songs_per_s"]
+    targets = {"songs_per_s": {"target": 60, "measured": songs, "met": songs >= 60},
+               "x_realtime": {"target": 1800, "measured": results["classifier_predict"]["x_realtime"],
+                              "met": songs * seconds >= 1800}}
+    for name in ("naive_librosa_loop", "naive_loop"):
+        if name in results:
+            speedup = round(songs / results[name]["songs_per_s"], 2)
+            targets[f"vs_{name}"] = {"target": 3.0, "measured": speedup, "met": speedup >= 3.0}
+    results["targets"] = targets
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", nargs="+", default=list(BUNDLED_MODELS),
+                        help="model sources, measured one after another (default: both bundled models)")
+    parser.add_argument("--backends", nargs="+", default=["torch"], choices=["torch", "onnx"])
+    parser.add_argument("--tracks", type=int, default=1000)
+    parser.add_argument("--naive-tracks", type=int, default=200,
+                        help="files the naive per-file loops run over (the first ones; 0: skip them)")
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--workers", type=int, default=None, help="decoding processes (default: one per CPU)")
+    parser.add_argument("--clip-hop", type=int, default=None, help="hop between scored clips (default: the model's)")
+    parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--data", type=Path, default=Path("/tmp/genrekit-bench-predict"),
+                        help="where the generated tracks live (reused between runs)")
+    args = parser.parse_args()
+
+    import torch
+
+    from genrekit.features.extraction import default_workers
+
+    t0 = time.perf_counter()
+    paths = generate(args.data / f"{args.tracks}x{args.seconds:g}s", args.tracks, args.seconds)
+    generation_s = time.perf_counter() - t0
+    for path in paths:  # every path starts from the page cache alike
+        path.read_bytes()
     output = {
         "benchmark": "predict",
         "machine": {"cpus": default_workers(), "platform": platform.platform(), "python": platform.python_version(),
                     "torch": torch.__version__, "torch_threads": torch.get_num_threads()},
-        "model": classifier.model_id,
-        "spec": classifier.spec.name,
-        "clip_frames": classifier.scorer.frames,
         "tracks": len(paths),
         "seconds_per_track": args.seconds,
         "generation_seconds": round(generation_s, 1),
-        "model_load_seconds": round(load_s, 2),
-        **results,
+        "models": [measure_model(source, backend, paths, args) for source in args.models for backend in args.backends],
     }
-    songs = results["classifier_predict"]["songs_per_s"]
-    output["targets"] = {"songs_per_s": {"target": 60, "measured": songs, "met": songs >= 60},
-                         "x_realtime": {"target": 1800, "measured": results["classifier_predict"]["x_realtime"],
-                                        "met": songs * args.seconds >= 1800}}
-    for name in ("naive_librosa_loop", "naive_loop"):
-        if name in results:
-            speedup = round(results[name]["seconds"] / predict_s, 2)
-            output["targets"][f"vs_{name}"] = {"target": 3.0, "measured": speedup, "met": speedup >= 3.0}
     print(json.dumps(output, indent=2))
 
 

@@ -109,3 +109,14 @@ def test_files_that_are_not_genrekit_onnx_models_are_named(tmp_path, coarse_mode
     plain.write_bytes(model.SerializeToString())
     with pytest.raises(GenrekitError, match="plain.onnx: an ONNX model without genrekit metadata.*genrekit export"):
         load_model(plain)
+
+
+def test_the_bundled_model_exports_with_its_pruned_musicnn_and_its_rule(tmp_path):
+    """v2: the ONNX file holds the pruned musicnn + head and the geomean clip-to-track rule."""
+    bundled = load_model()
+    path = export_onnx(None, tmp_path / "v2.onnx")
+    assert read_metadata(path)["rule"] == "geomean"
+    onnx_model = load_model(path)
+    assert onnx_model.rule == "geomean" and onnx_model.model_id == bundled.model_id
+    db = np.random.default_rng(2).uniform(-60, 0, (128, 400)).astype(np.float32)
+    np.testing.assert_allclose(onnx_model.predict_spectrogram(db), bundled.predict_spectrogram(db), atol=1e-4)

@@ -204,6 +204,41 @@ def test_the_bundled_model_loads_with_no_argument():
         classifier.predict_spectrogram(np.zeros((64, 400), np.float32))
 
 
+def test_the_bundled_model_scores_with_the_pruned_musicnn_and_saves_as_trained(tmp_path):
+    from genrekit import load_model
+    from genrekit.models import musicnn, musicnn_prune
+
+    fast, exact = load_model(), load_model(exact=True)
+    assert isinstance(fast.scorer.model.net.musicnn, musicnn_prune.PrunedMusicnn)
+    assert isinstance(exact.scorer.model.net.musicnn, musicnn.Musicnn)
+    db = np.random.default_rng(0).uniform(-60, 0, (128, 200)).astype(np.float32)
+    np.testing.assert_allclose(fast.predict_spectrogram(db), exact.predict_spectrogram(db), atol=1e-4)
+    again = load_model(fast.save(tmp_path / "v2.pt"))  # saved with the weights as trained, and its rule
+    assert again.rule == "geomean" and isinstance(again.scorer.model.net.musicnn, musicnn_prune.PrunedMusicnn)
+    np.testing.assert_array_equal(again.predict_spectrogram(db), fast.predict_spectrogram(db))
+
+
+def _dev_decisions(classifier, collection, ids) -> tuple[np.ndarray, np.ndarray]:
+    probabilities = np.stack([classifier.predict_spectrogram(collection.features[i]) for i in ids])
+    return probabilities, probabilities.argmax(axis=1)
+
+
+@pytest.mark.shared_data
+@pytest.mark.parametrize("every", [pytest.param(False, id="20-tracks"), pytest.param(True, id="all-639",
+                                                                                     marks=pytest.mark.slow)])
+def test_the_pruned_bundled_model_decides_as_the_whole_network_on_dev_tracks(coarse_mel_dir, every):
+    """Issue 12: the pruned network gives the same decisions on the dev tracks (all 639 with ``make test-all``,
+    ~5 min; 20 in the default run)."""
+    from genrekit import datasets, load_model
+
+    collection = datasets.load("coarse-mel", coarse_mel_dir)
+    ids = [t.id for t in collection][:: 1 if every else 32]
+    fast, fast_decisions = _dev_decisions(load_model(), collection, ids)
+    exact, exact_decisions = _dev_decisions(load_model(exact=True), collection, ids)
+    np.testing.assert_array_equal(fast_decisions, exact_decisions)
+    np.testing.assert_allclose(fast, exact, atol=1e-4)
+
+
 def test_the_first_bundled_model_still_loads_by_name():
     from genrekit import load_model
 

@@ -94,3 +94,31 @@ def test_transfer_model_trains_on_a_generated_folder_in_seconds(tmp_path):
     [prediction] = classifier.predict([next((tmp_path / "audio").rglob("*.wav"))])
     assert prediction.ok and prediction.genre in classifier.genres
     assert TrainConfig(model="musicnn_mtt_svm", dataset="coarse-mel").resolved().features == "musicnn_mtt_coarse"
+
+
+def test_for_inference_prunes_a_frozen_musicnn_and_keeps_a_fine_tuned_one_whole():
+    from genrekit.models import musicnn, musicnn_prune
+
+    net = transfer.TransferNetwork(n_classes=3).eval()
+    torch.nn.init.normal_(net.head.weight, std=0.05)
+    clips = torch.from_numpy(np.stack([musicnn_input.patches(musicnn_input.mel_from_audio(music(3.1, seed)))[0].T
+                                       for seed in range(4)]))
+    with torch.inference_mode():
+        whole = net(clips)
+    assert net.for_inference() is net and isinstance(net.musicnn, musicnn_prune.PrunedMusicnn)
+    with torch.inference_mode():
+        torch.testing.assert_close(net(clips), whole, rtol=1e-4, atol=1e-4)
+
+    tuned = transfer.TransferNetwork(n_classes=3).eval()
+    with torch.no_grad():
+        tuned.musicnn.frontend.timbral_7x38.conv.weight.add_(1e-3)
+    tuned.for_inference()
+    assert isinstance(tuned.musicnn, musicnn.Musicnn)  # its dead channels are not known: kept whole
+    # the training wrapper keeps the weights as trained, for saving
+    from genrekit.training import _Classifier, Standardize
+
+    wrapped = _Classifier(Standardize(torch.zeros(96), torch.ones(96)), transfer.TransferNetwork(n_classes=3), False)
+    before = {k: v.clone() for k, v in wrapped.state_dict().items()}
+    wrapped.for_inference()
+    assert wrapped.state_dict().keys() != before.keys()
+    assert all(torch.equal(before[k], v) for k, v in wrapped.training_state().items())

@@ -18,10 +18,13 @@ key               value
 ``model_id``      the id of the weights it was exported from (``NAME@SHA256[:12]``)
 ``card``          JSON model card (may be ``{}``)
 ``config``        JSON of the run's resolved training configuration
+``rule``          how clip probabilities become the track's (``genrekit.aggregation.RULES``;
+                  ``mean`` when absent)
 ================  =====================================================================
 
 Any platform with an ONNX runtime can score clips with the file alone; computing the
-features it reads is described by ``spec``.
+features it reads is described by ``spec``. A transfer model on frozen musicnn weights (the bundled
+model v2) is exported with its pruned musicnn (``load_model`` scores with it by default).
 
     genrekit export runs/net --onnx net.onnx
     >>> clf = load_model("net.onnx")            # doctest: +SKIP
@@ -94,6 +97,7 @@ def export_onnx(source: str | os.PathLike | Classifier | None, path: str | os.Pa
         "model_id": classifier.model_id,
         "card": json.dumps(classifier.info.get("card", {})),
         "config": json.dumps(config),
+        "rule": classifier.rule,
     }
     onnx.helper.set_model_props(model, metadata)
     model.doc_string = f"genrekit {metadata['model_id']}: clips [batch, {classifier.spec.bands}, {scorer.frames}] " \
@@ -148,12 +152,13 @@ def load_onnx(path: str | os.PathLike, clip_hop: int | None = None, workers: int
         info = {"config": json.loads(metadata.get("config", "{}")), "card": json.loads(metadata.get("card", "{}")),
                 "source": str(path)}
         window_seconds = float(metadata.get("window_seconds", 30.0))
+        rule = metadata.get("rule", "mean")  # files written before the rule was stored used the mean
     except (KeyError, ValueError) as exc:
         raise GenrekitError(f"{path}: damaged genrekit metadata ({type(exc).__name__}: {exc}); "
                             "export the model again") from None
     scorer = _scorer(onnx_session(Path(path).read_bytes()), frames, hop, batch_size)
     return Classifier(scorer, genres, spec, metadata["model_id"], info, window_seconds=window_seconds,
-                      workers=workers)
+                      workers=workers, rule=rule)
 
 
 def onnx_scorer(model, frames: int, hop: int, batch_size: int = 256) -> NetworkScorer:

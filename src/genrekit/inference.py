@@ -457,8 +457,8 @@ class Classifier:
     def save(self, path: str | os.PathLike, card: dict | None = None) -> Path:
         """Write this classifier's network as a model file (see :func:`save_model`)."""
         self.require_torch("saved as a model file")
-        return write_model(path, self.info.get("config", {}), self.scorer.model.state_dict(), self.spec,
-                            {**self.info.get("card", {}), **(card or {})})
+        return write_model(path, self.info.get("config", {}), self.scorer.model.training_state(), self.spec,
+                           {**self.info.get("card", {}), **(card or {})}, rule=self.rule)
 
 
 def _check_segment_seconds(seconds: float) -> None:
@@ -531,7 +531,7 @@ def save_model(run_dir: str | os.PathLike, path: str | os.PathLike, card: dict |
 
 
 def load_model(source: str | os.PathLike | None = None, backend: str = "torch", clip_hop: int | None = None,
-               workers: int | None = None, batch_size: int = 256) -> Classifier:
+               workers: int | None = None, batch_size: int = 256, exact: bool = False) -> Classifier:
     """Load a classifier.
 
     Parameters
@@ -546,6 +546,11 @@ def load_model(source: str | os.PathLike | None = None, backend: str = "torch", 
         Hop between scored clips; default: the model's training hop.
     workers : int, optional
         Decoding processes for :meth:`Classifier.predict`.
+    exact : bool
+        Score with the network exactly as trained. By default a network that has a faster equivalent
+        for scoring uses it: a transfer model on frozen musicnn weights (the bundled model v2) runs the
+        pruned musicnn (:meth:`genrekit.models.transfer.TransferNetwork.for_inference`; the same
+        decisions on all 639 dev tracks, probabilities within 1e-4), ~7x less work.
 
     Raises
     ------
@@ -595,6 +600,8 @@ def load_model(source: str | os.PathLike | None = None, backend: str = "torch", 
         model = model_from_state(config, payload["state"])
         spec = features.from_dict(payload["spec"])
         model_id = _file_id(path)
+    if not exact:
+        model = model.for_inference()
     info = {"config": config, "card": card, "source": str(path)}
     hop = clip_hop or config["clip_hop"]
     if backend == "onnx":

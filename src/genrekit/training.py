@@ -385,6 +385,20 @@ class _Classifier(nn.Module):
     def regularization(self) -> torch.Tensor:
         return models.regularization(self.net)
 
+    def for_inference(self) -> "_Classifier":
+        """For scoring only: the network's own faster equivalent where it has one (its ``for_inference``,
+        e.g. :meth:`genrekit.models.transfer.TransferNetwork.for_inference`), in eval mode. The weights as
+        trained stay available to save (:meth:`training_state`)."""
+        if hasattr(self.net, "for_inference"):
+            self._training_state = {k: v.clone() for k, v in self.state_dict().items()}
+            self.net = self.net.for_inference()
+        return self.eval()
+
+    def training_state(self) -> dict[str, torch.Tensor]:
+        """The ``state_dict`` of the network as built and trained (before :meth:`for_inference`), which
+        :func:`model_from_state` rebuilds."""
+        return getattr(self, "_training_state", None) or self.state_dict()
+
 
 def _log(message: str, enabled: bool) -> None:
     if enabled:
