@@ -108,6 +108,21 @@ def test_a_folder_with_bad_files_reports_each_by_name_and_classifies_the_rest(co
     assert "at least" in by_name["f_one_second.wav"].error  # says what to do
 
 
+@pytest.mark.parametrize("in_workers", [True, False], ids=["scored-in-workers", "scored-here"])
+def test_both_scoring_places_give_the_same_answers_and_name_bad_files(folder, in_workers):
+    """The bundled v2 scores in its worker processes (musicnn costs more than featurising); v1 here."""
+    classifier = load_model(workers=2)
+    assert classifier.score_in_workers and not load_model("genrekit-coarse-mel-v1").score_in_workers
+    classifier.score_in_workers = in_workers
+    by_name = {p.path.rsplit("/", 1)[-1]: p for p in classifier.predict(folder)}
+    for name, reason in REASONS.items():
+        assert reason in by_name[name].error
+    for name in ("a_song.wav", "b_song.flac"):
+        (alone,) = load_model(workers=1).predict(folder / name)  # one process, no workers
+        np.testing.assert_allclose(list(by_name[name].probabilities.values()), list(alone.probabilities.values()),
+                                   atol=1e-5)
+
+
 def test_results_follow_the_input_order(coarse_model, folder):
     order = [folder / "b_song.flac", folder / "e_silent.wav", folder / "a_song.wav"]
     assert [p.path for p in coarse_model.predict(order)] == [str(p) for p in order]

@@ -256,6 +256,13 @@ class Classifier:
         self.info = dict(info or {})
         self.window_seconds = window_seconds
         self.workers = workers
+        #: Score clips in the worker processes (each with a copy of the network, one thread) rather than
+        #: here, many files per batch: faster for networks whose scoring costs much more than featurising,
+        #: which say so (``inference_in_workers``, e.g. the musicnn transfer networks of the bundled v2:
+        #: 14 -> 22 songs/s; the small v1 CNN is faster batched here, 90 against 66; ``benchmarks/predict.py``).
+        #: PyTorch scorers only (an ONNX Runtime session cannot be sent to a worker).
+        self.score_in_workers = isinstance(scorer, TorchScorer) and bool(
+            getattr(getattr(scorer.model, "net", scorer.model), "inference_in_workers", False))
 
     def __repr__(self) -> str:
         return f"Classifier({self.model_id!r}, spec={self.spec.name!r}, genres={len(self.genres)})"
@@ -364,13 +371,16 @@ class Classifier:
 
     def _predict_parallel(self, files: list[str], workers: int, timeline: bool, segment_seconds: float,
                           done: Callable[[int, Prediction], None]) -> list[int]:
-        """Workers decode and featurise; this process scores the clips of many files per batch.
+        """Workers decode and featurise; the clips are scored in the workers (:attr:`score_in_workers`)
+        or in this process, many files per batch.
 
-        The network runs on one thread here: the workers keep the CPUs busy, and an
+        The network runs on one thread in either place: the workers keep the CPUs busy, and an
         oversubscribed OpenMP pool spends its time spinning (3-8x the CPU time per clip,
         measured with two workers on two cores). Returns the indices of the files left
         undone when the pool broke (a worker killed by the system).
         """
+        if self.score_in_workers:
+            return self._predict_in_workers(files, workers, timeline, segment_seconds, done)
         batch_clips = getattr(self.scorer, "batch_size", 256)
         ready: list[tuple[int, list[Window]]] = []
 
@@ -401,17 +411,26 @@ class Classifier:
                 flush()
         return sorted(tasks.left())
 
+    def _predict_in_workers(self, files: list[str], workers: int, timeline: bool, segment_seconds: float,
+                            done: Callable[[int, Prediction], None]) -> list[int]:
+        """Each worker decodes, featurises and scores whole files with its own copy of the scorer
+        (installed once per worker); only clip probabilities come back."""
+        with worker_pool(workers, preload=["genrekit.features.windows"], setup=(_install_scorer, self.scorer)) as pool:
+            tasks = Bounded(pool, range(len(files)),
+                            lambda p, index: p.submit(_score_file, files[index], self.spec, self.window_seconds),
+                            4 * workers)
+            for index, future in tasks:
+                try:
+                    outcome = future.result()
+                except Exception as exc:  # the result could not come back (e.g. not picklable)
+                    outcome = f"the worker classifying this file failed ({type(exc).__name__}: {exc})"
+                done(index, Prediction(files[index], error=outcome) if isinstance(outcome, str)
+                     else self._prediction(files[index], outcome, timeline, segment_seconds))
+        return sorted(tasks.left())
+
     def _score(self, found: list[Window]) -> list[_Scored]:
         """Score windows (one scorer call for all of them) and time-stamp their clips."""
-        hop = self.spec.hop_seconds
-        frames = getattr(self.scorer, "frames", None)
-        out = []
-        for window, probabilities in zip(found, self.scorer(found)):
-            starts = window.start + self.scorer.clip_starts(window) * hop
-            end = window.start + window.seconds
-            ends = np.minimum(starts + frames * hop, end) if frames else np.full(starts.shape, end)
-            out.append(_Scored(starts, ends, probabilities, end))
-        return out
+        return score_windows(self.scorer, self.spec, found)
 
     def _combine(self, probabilities: np.ndarray) -> np.ndarray:
         """Clip probabilities ``[n_clips, n_genres]`` -> one distribution, by the model's :attr:`rule`."""
@@ -459,6 +478,37 @@ class Classifier:
         self.require_torch("saved as a model file")
         return write_model(path, self.info.get("config", {}), self.scorer.model.training_state(), self.spec,
                            {**self.info.get("card", {}), **(card or {})}, rule=self.rule)
+
+
+def score_windows(scorer, spec: features.FeatureSpec, found: list[Window]) -> list[_Scored]:
+    """Score windows with ``scorer`` (one call for all of them) and time-stamp their clips."""
+    hop = spec.hop_seconds
+    frames = getattr(scorer, "frames", None)
+    out = []
+    for window, probabilities in zip(found, scorer(found)):
+        starts = window.start + scorer.clip_starts(window) * hop
+        end = window.start + window.seconds
+        ends = np.minimum(starts + frames * hop, end) if frames else np.full(starts.shape, end)
+        out.append(_Scored(starts, ends, probabilities, end))
+    return out
+
+
+#: The scorer of a worker process of :meth:`Classifier._predict_in_workers`.
+_worker_scorer = None
+
+
+def _install_scorer(scorer) -> None:
+    global _worker_scorer
+    _worker_scorer = scorer
+    torch.set_num_threads(1)
+
+
+def _score_file(path: str, spec: features.FeatureSpec, window_seconds: float) -> list[_Scored] | str:
+    """A worker's task: a file's scored clips, or the reason it failed."""
+    try:
+        return score_windows(_worker_scorer, spec, list(file_windows(path, spec, window_seconds)))
+    except Exception as exc:  # an exotic file must not stop a batch
+        return reason(exc, path)
 
 
 def _check_segment_seconds(seconds: float) -> None:

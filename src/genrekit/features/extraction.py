@@ -177,7 +177,8 @@ def compute_features(path: str | os.PathLike, spec: FeatureSpec | str) -> np.nda
 _caches: dict[tuple[str, str], FeatureCache] = {}
 
 
-def _init_worker(lifeline: Connection | None = None, parent_tempdir: str | None = None) -> None:
+def _init_worker(lifeline: Connection | None = None, parent_tempdir: str | None = None,
+                 setup: tuple | None = None) -> None:
     """Set up a worker process: it dies with its parent, its standard output goes to standard
     error, and :func:`_tune_process`.
 
@@ -188,6 +189,8 @@ def _init_worker(lifeline: Connection | None = None, parent_tempdir: str | None 
     parent_tempdir : str, optional
         The parent's multiprocessing folder (``/tmp/pymp-*``), removed when the parent died
         without removing it itself.
+    setup : tuple, optional
+        ``(function, *args)`` called last, e.g. to install a model the worker's tasks use.
     """
     if lifeline is not None:
         _watch_parent(lifeline, parent_tempdir)
@@ -199,6 +202,8 @@ def _init_worker(lifeline: Connection | None = None, parent_tempdir: str | None 
     except OSError:  # no standard error: leave things as they are
         pass
     _tune_process()
+    if setup is not None:
+        setup[0](*setup[1:])
 
 
 def _tune_process() -> None:
@@ -338,7 +343,7 @@ def _signals_held(signums: Sequence[int] = (signal.SIGINT, signal.SIGTERM)) -> I
             signal.raise_signal(signum)
 
 
-def worker_pool(workers: int, preload: Sequence[str] = ()) -> WorkerPool:
+def worker_pool(workers: int, preload: Sequence[str] = (), setup: tuple | None = None) -> WorkerPool:
     """A process pool for featurising: one BLAS thread per worker, workers that die with this process.
 
     forkserver: workers start from a clean, single-threaded server process that has already
@@ -346,7 +351,8 @@ def worker_pool(workers: int, preload: Sequence[str] = ()) -> WorkerPool:
     parent runs threads (torch, a progress bar). Elsewhere, spawn. Either way every worker
     watches :func:`_lifeline` and exits within moments of this process dying, whatever
     killed it; used as a context manager, an exception ends the workers at once
-    (:meth:`WorkerPool.stop`).
+    (:meth:`WorkerPool.stop`). ``setup`` (``(function, *args)``, picklable) runs once in each worker
+    after that.
     """
     methods = multiprocessing.get_all_start_methods()
     if "forkserver" in methods:
@@ -355,7 +361,7 @@ def worker_pool(workers: int, preload: Sequence[str] = ()) -> WorkerPool:
     else:
         context = multiprocessing.get_context("spawn")
     return WorkerPool(max_workers=workers, mp_context=context, initializer=_init_worker,
-                      initargs=(_lifeline(), multiprocessing.util.get_temp_dir()))
+                      initargs=(_lifeline(), multiprocessing.util.get_temp_dir(), setup))
 
 
 class Bounded:

@@ -229,6 +229,10 @@ class TransferNetwork(nn.Module):
         Start from the converted weights (else musicnn's architecture, randomly initialised).
     """
 
+    #: Scoring a clip costs far more than featurising it: ``Classifier.predict`` scores in its worker
+    #: processes (:attr:`genrekit.inference.Classifier.score_in_workers`).
+    inference_in_workers: ClassVar[bool] = True
+
     def __init__(self, n_bands: int = musicnn_input.N_MELS, n_frames: int = musicnn_input.PATCH_FRAMES,
                  n_classes: int = 10, network: str = "MSD_musicnn", layers: str = DEFAULT_LAYERS,
                  pretrained: bool = True):
