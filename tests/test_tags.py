@@ -75,3 +75,13 @@ def test_a_file_that_cannot_be_tagged_becomes_an_error_and_others_stay(tagger, t
 
 def test_top_tags_best_first():
     assert top_tags({"a": 0.1, "b": 0.7, "c": 0.3}, 2) == [("b", 0.7), ("c", 0.3)]
+
+
+def test_the_pruned_network_tags_as_the_whole_one(tagger, tmp_path):
+    from genrekit.models import musicnn_prune
+
+    assert isinstance(tagger.network, musicnn_prune.PrunedMusicnn)
+    exact = Tagger(exact=True)
+    y = 0.3 * np.sin(2 * np.pi * 330.0 * np.arange(5 * 22050) / 22050) + 0.05 * np.random.default_rng(0).standard_normal(5 * 22050)
+    ours, theirs = tagger.tag_array(y.astype(np.float32), 22050), exact.tag_array(y.astype(np.float32), 22050)
+    np.testing.assert_allclose(list(ours.values()), list(theirs.values()), atol=1e-5)
