@@ -194,7 +194,7 @@ def main() -> None:
     args = parser.parse_args()
     load = os.getloadavg()[0]
     precisions = ["fp32"] + (["bf16"] if resolve_precision("auto", torch.device("cpu")) == "bf16" else [])
-    networks = {"full": musicnn.load(args.model), "pruned": musicnn.load(args.model, pruned=True)}
+    networks = {"full": musicnn.load(args.model), "pruned": musicnn_prune.load(args.model)}
     if args.chunk is not None:
         for net in networks.values():
             net.chunk = args.chunk or None

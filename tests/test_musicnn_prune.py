@@ -34,7 +34,7 @@ def nets():
 
 @pytest.fixture(scope="module")
 def pruned():
-    return {name: musicnn.load(name, pruned=True) for name in NAMES}
+    return {name: musicnn_prune.load(name) for name in NAMES}
 
 
 @pytest.fixture(scope="module")
@@ -236,7 +236,7 @@ def test_bad_kept_lists_and_inputs_are_refused(nets, pruned):
 def test_a_missing_or_damaged_keep_list_names_the_file(monkeypatch, tmp_path):
     monkeypatch.setattr(musicnn_prune, "keep_path", lambda name: tmp_path / f"{name}.keep.json")
     with pytest.raises(GenrekitError, match=r"MSD_musicnn\.keep\.json: .*No such file.*find_dead_musicnn_channels"):
-        musicnn.load("MSD_musicnn", pruned=True)
+        musicnn_prune.load("MSD_musicnn")
     (tmp_path / "MSD_musicnn.keep.json").write_text('{"kept": [1, 2')
     with pytest.raises(GenrekitError, match=r"MSD_musicnn\.keep\.json: .*not a kept-channel list"):
-        musicnn.load("MSD_musicnn", pruned=True)
+        musicnn_prune.load("MSD_musicnn")

@@ -55,14 +55,14 @@ class Tagger:
     window_seconds : float
         Files are read in windows of this length (as the classifier reads them).
     exact : bool
-        Run the whole network; by default the pruned one (``musicnn.load(network, pruned=True)``: tag
+        Run the whole network; by default the pruned one (``musicnn_prune.load(network)``: tag
         probabilities within 1e-6 of the whole network's on music, ~7x less work).
     """
 
     def __init__(self, network: str = NETWORK, window_seconds: float = DEFAULT_WINDOW_SECONDS, exact: bool = False):
-        from genrekit.models import musicnn
+        from genrekit.models import musicnn, musicnn_prune
 
-        self.network = musicnn.load(network, pruned=not exact).eval()
+        self.network = (musicnn.load(network) if exact else musicnn_prune.load(network)).eval()
         self.name = network
         self.tags: list[str] = list(self.network.tags)
         self.window_seconds = window_seconds

@@ -27,7 +27,7 @@ in training (``musicnn/extractor.py``, ``batch_data``). The network takes any nu
 
 The layers are plain ``Conv2d`` / ``Conv1d`` / ``BatchNorm`` / ``Linear`` modules with fixed names, so
 :mod:`genrekit.models.musicnn_prune` can drop the front-end channels that never change on music
-(``load(name, pruned=True)``: the same outputs within 1e-6, ~7x faster). Front-end channel ``c`` (in
+(``musicnn_prune.load(name)``: the same outputs within 1e-6 on music, ~7x faster). Front-end channel ``c`` (in
 ``MusicnnFrontEnd.branch_names`` order, 561 in all) is one output channel of its branch's ``conv`` and
 ``bn``, input channel ``c`` of ``midend.conv1``, feature ``c`` of ``mean_pool`` / ``max_pool``, and features
 ``2c`` (max) and ``2c + 1`` (mean) of ``backend.pool_bn`` and input columns of ``backend.dense``.
@@ -419,22 +419,20 @@ def weights_path(name: str) -> Path:
     return WEIGHTS_DIR / f"{name}.pt"
 
 
-def load(name: str = "MSD_musicnn", pruned: bool = False):
+def load(name: str = "MSD_musicnn"):
     """A pretrained musicnn in eval mode, on the CPU.
 
     Parameters
     ----------
     name : {"MSD_musicnn", "MTT_musicnn"}
         Trained on the Million Song Dataset's 50 most common Last.fm tags, or on MagnaTagATune's 50.
-    pruned : bool
-        Without the front-end channels that never fire on music (:mod:`genrekit.models.musicnn_prune`):
-        the same outputs within rounding on music, several times faster.
 
     Returns
     -------
-    Musicnn or PrunedMusicnn
+    Musicnn
         ``net(x)`` on ``[B, T, 96]`` float32 patches gives ``taggram``, ``penultimate``, ``mean_pool``,
-        ``max_pool``; ``net.tags`` names the 50 outputs.
+        ``max_pool``; ``net.tags`` names the 50 outputs. ``musicnn_prune.load(name)`` gives the same outputs
+        on music from a fraction of the work.
     """
     path = weights_path(name)
     if not path.is_file():
@@ -442,8 +440,4 @@ def load(name: str = "MSD_musicnn", pruned: bool = False):
                             "reinstall genrekit or run scripts/convert_musicnn.py")
     net = Musicnn(MODELS[name])
     net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
-    if pruned:
-        from genrekit.models import musicnn_prune  # it builds on this module
-
-        return musicnn_prune.prune(net.eval(), musicnn_prune.kept_channels(name))
     return net.eval()
