@@ -122,3 +122,27 @@ def test_for_inference_prunes_a_frozen_musicnn_and_keeps_a_fine_tuned_one_whole(
     wrapped.for_inference()
     assert wrapped.state_dict().keys() != before.keys()
     assert all(torch.equal(before[k], v) for k, v in wrapped.training_state().items())
+
+
+@pytest.mark.slow  # ~15 s idle, 75 s on a loaded machine: musicnn forward and backward on the CPU
+def test_fine_tuning_musicnn_end_to_end_moves_its_weights_and_serves_the_whole_network(tmp_path):
+    """``musicnn_msd_linear`` trains musicnn and its head by the ordinary loop (one short epoch here); the
+    fine-tuned musicnn is served whole (its dead channels are not known)."""
+    from genrekit.inference import load_model
+    from genrekit.models import musicnn
+    from genrekit.training import TrainConfig, load_run, train
+
+    config = TrainConfig(model="musicnn_msd_linear", dataset="synthetic", root=str(tmp_path / "audio"),
+                         dataset_options={"n_per_genre": 2, "seconds": 3.2}, split="holdout:1/0/1",
+                         cache=str(tmp_path / "cache"), normalize="none", epochs=1, batch_size=10,
+                         optimizer={"name": "adam", "lr": 1e-3})
+    metrics = train(config, tmp_path / "run", progress=False)
+    assert metrics["test"]["n_tracks"] == 10
+    tuned, _ = load_run(tmp_path / "run")
+    pretrained = musicnn.load("MSD_musicnn").state_dict()
+    moved = [k for k, v in tuned.net.musicnn.state_dict().items() if not torch.equal(v, pretrained[k])]
+    assert any(k.startswith("frontend.") for k in moved) and any(k.startswith("backend.") for k in moved)
+    classifier = load_model(tmp_path / "run", workers=1)
+    assert isinstance(classifier.scorer.model.net.musicnn, musicnn.Musicnn)
+    [prediction] = classifier.predict([next((tmp_path / "audio").rglob("*.wav"))])
+    assert prediction.ok and prediction.genre in classifier.genres
