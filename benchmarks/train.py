@@ -2,9 +2,9 @@
 
 Measures, on this machine's CPU (or the GPU with ``--device cuda``):
 
-- for every registered network at its paper input: training clips per second (forward,
-  backward and optimiser step with the paper's optimiser and batch size), in float32 and
-  with bfloat16 autocast;
+- for every registered network at its paper input (or those given by ``--models``): training
+  clips per second (forward, backward and optimiser step with the paper's optimiser and batch
+  size) and the process's CPU seconds per step, in float32 and with bfloat16 autocast;
 - seconds per epoch of ``yang2019_net1`` through the real engine (:func:`genrekit.training.fit`)
   on a GTZAN-sized set: 800 training tracks x 19 clips (generated feature arrays of
   256 bands x 1293 frames) plus 100 validation tracks, and the time a 30-epoch run takes.
@@ -12,7 +12,7 @@ Measures, on this machine's CPU (or the GPU with ``--device cuda``):
 Prints one JSON object. Target (issue "models and training engine"): a 30-epoch net1 run on
 GTZAN in under 20 minutes on the 2-core CPU.
 
-    python benchmarks/train.py [--steps 6] [--epoch-tracks 800] [--skip-epoch]
+    python benchmarks/train.py [--steps 6] [--epoch-tracks 800] [--skip-epoch] [--models NAME ...] [--threads N]
 """
 
 from __future__ import annotations
@@ -27,7 +27,8 @@ import numpy as np
 import torch
 
 
-def clips_per_second(name: str, steps: int, device: torch.device, bf16: bool) -> float:
+def step_seconds(name: str, steps: int, device: torch.device, bf16: bool) -> tuple[float, float]:
+    """Wall-clock and process CPU seconds per training step (after one warm-up step)."""
     from genrekit import models
     from genrekit.training import make_optimizer
 
@@ -49,12 +50,12 @@ def clips_per_second(name: str, steps: int, device: torch.device, bf16: bool) ->
     step()  # warm-up (allocations, kernel choice)
     if device.type == "cuda":
         torch.cuda.synchronize()
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     for _ in range(steps):
         step()
     if device.type == "cuda":
         torch.cuda.synchronize()
-    return steps * batch / (time.perf_counter() - start)
+    return (time.perf_counter() - start) / steps, (time.process_time() - cpu) / steps
 
 
 def net1_epoch(tracks: int, device: str, precision: str) -> dict:
@@ -87,19 +88,23 @@ def main() -> None:
     parser.add_argument("--epoch-tracks", type=int, default=800, help="training tracks of the net1 epoch")
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
     parser.add_argument("--skip-epoch", action="store_true", help="only the per-network clip rates")
+    parser.add_argument("--models", nargs="+", default=None, help="networks to time (default: every registered one)")
+    parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's)")
     args = parser.parse_args()
 
     from genrekit import models
 
+    if args.threads:
+        torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     rates = {}
-    for name in models.names():
-        if name.startswith("test_"):
-            continue
-        rates[name] = {"fp32_clips_per_s": round(clips_per_second(name, args.steps, device, False), 1),
-                       "bf16_autocast_clips_per_s": round(clips_per_second(name, args.steps, device, True), 1),
-                       "batch_size": models.info(name).batch_size,
-                       "input": [models.info(name).n_bands, models.info(name).n_frames]}
+    for name in args.models or [n for n in models.names() if not n.startswith("test_")]:
+        batch = models.info(name).batch_size
+        rates[name] = {"batch_size": batch, "input": [models.info(name).n_bands, models.info(name).n_frames]}
+        for precision, bf16 in (("fp32", False), ("bf16_autocast", True)):
+            wall, cpu = step_seconds(name, args.steps, device, bf16)
+            rates[name].update({f"{precision}_clips_per_s": round(batch / wall, 1),
+                                f"{precision}_cpu_s_per_step": round(cpu, 3)})
     output = {"benchmark": "train", "device": args.device, "torch": torch.__version__,
               "threads": torch.get_num_threads(), "platform": platform.platform(), "networks": rates}
     if not args.skip_epoch:
