@@ -32,7 +32,7 @@ import torch
 from genrekit import aggregation, features
 from genrekit.errors import ConfigError, GenrekitError, reason
 from genrekit.features import clips as clipping
-from genrekit.features.extraction import Bounded, default_workers, worker_pool
+from genrekit.features.extraction import Bounded, default_workers, worker_pool, worker_state
 from genrekit.features.windows import DEFAULT_WINDOW_SECONDS, Window, file_windows, read_windows, windows
 from genrekit.threads import torch_threads
 
@@ -415,7 +415,7 @@ class Classifier:
                             done: Callable[[int, Prediction], None]) -> list[int]:
         """Each worker decodes, featurises and scores whole files with its own copy of the scorer
         (installed once per worker); only clip probabilities come back."""
-        with worker_pool(workers, preload=["genrekit.features.windows"], setup=(_install_scorer, self.scorer)) as pool:
+        with worker_pool(workers, preload=["genrekit.features.windows"], state=self.scorer) as pool:
             tasks = Bounded(pool, range(len(files)),
                             lambda p, index: p.submit(_score_file, files[index], self.spec, self.window_seconds),
                             4 * workers)
@@ -493,20 +493,12 @@ def score_windows(scorer, spec: features.FeatureSpec, found: list[Window]) -> li
     return out
 
 
-#: The scorer of a worker process of :meth:`Classifier._predict_in_workers`.
-_worker_scorer = None
-
-
-def _install_scorer(scorer) -> None:
-    global _worker_scorer
-    _worker_scorer = scorer
-    torch.set_num_threads(1)
-
-
 def _score_file(path: str, spec: features.FeatureSpec, window_seconds: float) -> list[_Scored] | str:
-    """A worker's task: a file's scored clips, or the reason it failed."""
+    """A worker's task: a file's scored clips (by the scorer installed as the pool's state), or the reason it
+    failed."""
+    torch.set_num_threads(1)
     try:
-        return score_windows(_worker_scorer, spec, list(file_windows(path, spec, window_seconds)))
+        return score_windows(worker_state(), spec, list(file_windows(path, spec, window_seconds)))
     except Exception as exc:  # an exotic file must not stop a batch
         return reason(exc, path)
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import multiprocessing
 import multiprocessing.util
 import os
+import pickle
 import shutil
 import signal
 import threading
@@ -178,7 +179,7 @@ _caches: dict[tuple[str, str], FeatureCache] = {}
 
 
 def _init_worker(lifeline: Connection | None = None, parent_tempdir: str | None = None,
-                 setup: tuple | None = None) -> None:
+                 state: bytes | None = None) -> None:
     """Set up a worker process: it dies with its parent, its standard output goes to standard
     error, and :func:`_tune_process`.
 
@@ -189,8 +190,10 @@ def _init_worker(lifeline: Connection | None = None, parent_tempdir: str | None 
     parent_tempdir : str, optional
         The parent's multiprocessing folder (``/tmp/pymp-*``), removed when the parent died
         without removing it itself.
-    setup : tuple, optional
-        ``(function, *args)`` called last, e.g. to install a model the worker's tasks use.
+    state : bytes, optional
+        A pickled object the worker's tasks share (:func:`worker_state`), e.g. a model. It is unpickled
+        last, once the worker watches its parent: unpickling may import heavy modules (torch: seconds),
+        and a worker must die with its command at any moment.
     """
     if lifeline is not None:
         _watch_parent(lifeline, parent_tempdir)
@@ -202,8 +205,18 @@ def _init_worker(lifeline: Connection | None = None, parent_tempdir: str | None 
     except OSError:  # no standard error: leave things as they are
         pass
     _tune_process()
-    if setup is not None:
-        setup[0](*setup[1:])
+    if state is not None:
+        global _worker_state
+        _worker_state = pickle.loads(state)
+
+
+#: What :func:`worker_pool`'s ``state`` installed in this worker process.
+_worker_state: Any = None
+
+
+def worker_state() -> Any:
+    """The object given as ``state`` to the :func:`worker_pool` this worker belongs to (None if none)."""
+    return _worker_state
 
 
 def _tune_process() -> None:
@@ -343,7 +356,7 @@ def _signals_held(signums: Sequence[int] = (signal.SIGINT, signal.SIGTERM)) -> I
             signal.raise_signal(signum)
 
 
-def worker_pool(workers: int, preload: Sequence[str] = (), setup: tuple | None = None) -> WorkerPool:
+def worker_pool(workers: int, preload: Sequence[str] = (), state: Any = None) -> WorkerPool:
     """A process pool for featurising: one BLAS thread per worker, workers that die with this process.
 
     forkserver: workers start from a clean, single-threaded server process that has already
@@ -351,8 +364,8 @@ def worker_pool(workers: int, preload: Sequence[str] = (), setup: tuple | None =
     parent runs threads (torch, a progress bar). Elsewhere, spawn. Either way every worker
     watches :func:`_lifeline` and exits within moments of this process dying, whatever
     killed it; used as a context manager, an exception ends the workers at once
-    (:meth:`WorkerPool.stop`). ``setup`` (``(function, *args)``, picklable) runs once in each worker
-    after that.
+    (:meth:`WorkerPool.stop`). ``state`` (picklable; e.g. a model) is sent once to each worker, where
+    its tasks read it with :func:`worker_state`.
     """
     methods = multiprocessing.get_all_start_methods()
     if "forkserver" in methods:
@@ -361,7 +374,8 @@ def worker_pool(workers: int, preload: Sequence[str] = (), setup: tuple | None =
     else:
         context = multiprocessing.get_context("spawn")
     return WorkerPool(max_workers=workers, mp_context=context, initializer=_init_worker,
-                      initargs=(_lifeline(), multiprocessing.util.get_temp_dir(), setup))
+                      initargs=(_lifeline(), multiprocessing.util.get_temp_dir(),
+                                None if state is None else pickle.dumps(state)))
 
 
 class Bounded:
