@@ -12,8 +12,8 @@ import torch
 from conftest import noise, tone, write
 from genrekit import features
 from genrekit.errors import ConfigError, GenrekitError
-from genrekit.export import ONNX_FORMAT, export_onnx, load_onnx, read_metadata
-from genrekit.inference import load_model
+from genrekit.export import export_onnx
+from genrekit.inference import ONNX_FORMAT, load_model, load_onnx, read_metadata
 
 
 @pytest.fixture(scope="module")

@@ -80,7 +80,8 @@ def predict(
     Files that cannot be classified are reported with the reason and skipped; the exit
     status is 1 only when no file could be classified (or none matched).
     """
-    from genrekit.inference import expand_paths, load_model
+    from genrekit.inference import load_model
+    from genrekit.paths import expand_paths
 
     files = expand_paths(paths)
     if not files:
