@@ -112,3 +112,52 @@ def test_the_bundled_model_gives_the_same_answer_from_audio_and_from_the_array(c
         (from_audio,) = classifier.predict([samples_dir / f"{name}.wav"])
         from_array = classifier.predict_spectrogram(collection.features[name])
         np.testing.assert_allclose(list(from_audio.probabilities.values()), from_array, atol=1e-4)
+
+
+# The clip-to-track rule ------------------------------------------------------------------------------
+def test_a_run_evaluated_by_majority_vote_is_served_by_it_as_a_run_a_model_file_and_an_onnx_file(
+        coarse_run, coarse_model, tmp_path):
+    """Issue 13: the rule a run was evaluated with (zhang2016's recipe: the majority vote) travels from training
+    to the Classifier, into the model file and the ONNX file, and decides the predictions; ``rule=`` overrides it."""
+    from genrekit import aggregation
+    from genrekit.export import export_onnx
+    from genrekit.features.windows import Window
+    from genrekit.inference import read_metadata, read_model, save_model
+
+    assert coarse_model.info["config"]["aggregation"] == "vote"  # what training recorded in the run
+    assert coarse_model.rule == "vote"
+    from_run = save_model(coarse_run, tmp_path / "from-run.pt")
+    saved = coarse_model.save(tmp_path / "saved.pt")
+    for path in (from_run, saved):
+        assert read_model(path)["rule"] == "vote" and load_model(path).rule == "vote"
+    onnx_file = export_onnx(coarse_run, tmp_path / "run.onnx")
+    assert read_metadata(onnx_file)["rule"] == "vote"
+
+    db = coarse_model.spec.compute(music(6.0, seed=4))
+    for classifier in (coarse_model, load_model(from_run), load_model(onnx_file)):
+        assert classifier.rule == "vote"
+        (clips,) = classifier.scorer([Window(0.0, 6.0, db)])
+        assert clips.shape[0] > 2
+        votes = aggregation.vote(clips)
+        np.testing.assert_allclose(classifier.predict_spectrogram(db), votes / votes.sum(), atol=1e-6)
+        assert not np.allclose(votes / votes.sum(), clips.mean(axis=0), atol=1e-3)  # a different answer
+    by_mean = load_model(coarse_run, rule="mean")
+    (clips,) = by_mean.scorer([Window(0.0, 6.0, db)])
+    assert by_mean.rule == "mean"
+    np.testing.assert_allclose(by_mean.predict_spectrogram(db), clips.mean(axis=0), atol=1e-6)
+    assert load_model(onnx_file, rule="mean").rule == load_model(from_run, rule="mean").rule == "mean"
+    with pytest.raises(ConfigError, match="unknown clip-to-track rule 'median'"):
+        load_model(coarse_run, rule="median")
+
+
+def test_a_classical_run_is_served_with_its_rule(tmp_path):
+    """Wang's baselines are evaluated by the majority vote over a track's segments; so are they served."""
+    from genrekit import training
+    from test_training import toy_tracks
+
+    config = training.TrainConfig(model="knn", features="coarse_mel")
+    training.fit_classical(config, ["a", "b", "c"], toy_tracks(4, seed=1), toy_tracks(1, seed=2),
+                           toy_tracks(1, seed=3), 1, 1, tmp_path / "knn", progress=False)
+    classifier = load_model(tmp_path / "knn")
+    assert classifier.info["config"]["aggregation"] == classifier.rule == "vote"
+    assert load_model(tmp_path / "knn", rule="mean").rule == "mean"
