@@ -54,7 +54,7 @@ def main() -> None:
     from genrekit import features
     from genrekit.datasets import folder
     from genrekit.datasets.synthesis import GENRES, write_tree
-    from genrekit.features.extraction import default_workers
+    from genrekit.pool import default_workers
 
     work = Path(tempfile.mkdtemp(prefix="genrekit-bench-"))
     data = args.data or work / "data"

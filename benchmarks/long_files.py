@@ -34,13 +34,13 @@ import json, resource, sys, time
 from pathlib import Path
 from genrekit import features
 from genrekit.datasets.base import Track
-from genrekit.features.extraction import _tune_process
+from genrekit.pool import tune_process
 
 def track(path):
     return Track(id=Path(path).stem, path=str(path), genre="x")
 
 long_file, short_file, preset, cache = sys.argv[1:5]
-_tune_process()  # as an extraction worker: one BLAS thread, its allocator settings
+tune_process()  # as an extraction worker: one BLAS thread, its allocator settings
 warm = features.extract([track(short_file)], preset, cache=cache + "/warm", workers=1, progress=False)
 assert not warm.failed, warm.failed
 baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -101,9 +101,9 @@ def main() -> None:
     args = parser.parse_args()
 
     from genrekit import features
-    from genrekit.features.extraction import _tune_process
+    from genrekit.pool import tune_process
 
-    _tune_process()  # as a feature worker: one BLAS thread, big buffers kept on the heap
+    tune_process()  # as a feature worker: one BLAS thread, big buffers kept on the heap
     spec = features.get("senac2017_music")
     tracks = load_tracks(args.tracks, args.seconds, args.samples)
     audio_seconds = sum(y.shape[0] for _, y in tracks) / spec.sr

@@ -111,7 +111,7 @@ def measured(seconds: float, tracks: int, audio_seconds: float, load_before: flo
 
 def measure_model(source: str | None, backend: str, paths: list[Path], args) -> dict:
     """``Classifier.predict`` over every path (and the naive loops over the first ``args.naive_tracks``)."""
-    from genrekit.features.extraction import default_workers
+    from genrekit.pool import default_workers
     from genrekit.inference import load_model
 
     seconds = args.seconds
@@ -175,7 +175,7 @@ def main() -> None:
 
     import torch
 
-    from genrekit.features.extraction import default_workers
+    from genrekit.pool import default_workers
 
     t0 = time.perf_counter()
     paths = generate(args.data / f"{args.tracks}x{args.seconds:g}s", args.tracks, args.seconds)

@@ -104,61 +104,14 @@ def test_resume_after_a_killed_extraction(tmp_path):
         np.testing.assert_allclose(stored[track.id], features.compute_features(track.path, "summary"), rtol=1e-5)
 
 
-def test_bounded_keeps_few_tasks_in_flight_and_knows_what_is_left():
-    import itertools
-    import threading
-    from concurrent.futures import ThreadPoolExecutor
-
-    from genrekit.features.extraction import Bounded
-
-    lock, running, peak = threading.Lock(), [0], [0]
-
-    def task(x):
-        with lock:
-            running[0] += 1
-            peak[0] = max(peak[0], running[0])
-        time.sleep(0.01)
-        with lock:
-            running[0] -= 1
-        return x * x
-
-    with ThreadPoolExecutor(8) as pool:
-        tasks = Bounded(pool, range(20), lambda p, x: p.submit(task, x), limit=3)
-        assert sorted(f.result() for _, f in tasks) == [x * x for x in range(20)]
-        assert peak[0] <= 3 and tasks.left() == []
-        stopped = Bounded(pool, range(20), lambda p, x: p.submit(task, x), limit=3)
-        seen = [item for item, _ in itertools.islice(stopped, 5)]
-        assert sorted(seen + stopped.left()) == list(range(20))
-
-
-def _dies_on_three(x):
-    if x == 3:
-        os._exit(1)  # a worker killed by the system
-    time.sleep(0.05)
-    return x
-
-
-def test_bounded_stops_when_the_pool_breaks_and_hands_back_every_item_not_done():
-    from concurrent.futures import ProcessPoolExecutor
-
-    from genrekit.features.extraction import Bounded
-
-    with ProcessPoolExecutor(1) as pool:
-        tasks = Bounded(pool, range(10), lambda p, x: p.submit(_dies_on_three, x), limit=2)
-        done = [item for item, future in tasks if future.result() == item]
-    assert 3 not in done and 3 in tasks.left()
-    assert sorted(done + tasks.left()) == list(range(10))
-
-
-
 # Memory does not grow with a recording's length ---------------------------------------------
 MEASURE = textwrap.dedent("""
     import json, resource, sys
     from genrekit import features
     from genrekit.datasets.base import Track
-    from genrekit.features.extraction import _tune_process
+    from genrekit.pool import tune_process
 
-    _tune_process()  # a worker's thread and allocator settings
+    tune_process()  # a worker's thread and allocator settings
     spec, cache, *paths = sys.argv[1:]
     peaks = []
     for i, path in enumerate(paths):
@@ -221,65 +174,3 @@ def test_an_hour_long_recording_takes_under_500_mb_per_worker(name, tmp_path):
     files = long_wav(tmp_path / "warm.wav", 5), long_wav(tmp_path / "hour.wav", 3600)
     warm, hour = peaks_mb(name, tmp_path / "cache", *files)
     assert hour - warm < 500, f"{name}: {hour - warm:.0f} MB above the warm-up's {warm:.0f} MB for one hour"
-
-
-# Signals while workers start ---------------------------------------------------------------
-class Stop(Exception):
-    """What the test's SIGTERM handler raises (a KeyboardInterrupt would end the pytest session if it escaped)."""
-
-
-def test_signals_held_back_during_a_block_reach_their_handler_after_it():
-    from genrekit.features.extraction import _signals_held
-
-    def stop(signum, frame):
-        raise Stop
-
-    previous = signal.signal(signal.SIGTERM, stop)
-    try:
-        with pytest.raises(Stop):
-            with _signals_held():
-                os.kill(os.getpid(), signal.SIGTERM)
-                time.sleep(0.05)  # the handler would have run here
-                reached = True
-        assert reached
-        assert signal.getsignal(signal.SIGTERM) is stop
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-def test_a_signal_while_a_worker_starts_still_ends_that_worker(monkeypatch):
-    """A worker started but not yet in the pool's list when Ctrl-C / SIGTERM lands would escape
-    WorkerPool.stop(), then fail to start once the pool's queues are gone, printing a traceback on the
-    command's standard error. Held back until submit() returns, the signal finds it listed and ended."""
-    from concurrent.futures import ProcessPoolExecutor, process
-
-    from genrekit.features.extraction import worker_pool
-
-    started = []
-
-    def spawn(self):  # CPython 3.11's ProcessPoolExecutor._spawn_process, with SIGTERM between start and registration
-        worker = self._mp_context.Process(target=process._process_worker, args=(
-            self._call_queue, self._result_queue, self._initializer, self._initargs, self._max_tasks_per_child))
-        worker.start()
-        started.append(worker)
-        os.kill(os.getpid(), signal.SIGTERM)
-        self._processes[worker.pid] = worker
-
-    if not hasattr(ProcessPoolExecutor(1), "_max_tasks_per_child"):  # _spawn_process as above: 3.11+
-        pytest.skip("another ProcessPoolExecutor than CPython 3.11's")
-    monkeypatch.setattr(ProcessPoolExecutor, "_spawn_process", spawn)
-
-    def stop(signum, frame):
-        raise Stop
-
-    previous = signal.signal(signal.SIGTERM, stop)
-    try:
-        with pytest.raises(Stop):
-            with worker_pool(1) as pool:
-                pool.submit(time.sleep, 60)
-                time.sleep(30)  # not reached: the signal is raised as submit returns
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-    for worker in started:
-        worker.join(10)
-    assert started and [w.exitcode for w in started] == [-signal.SIGTERM] * len(started)  # ended by stop()

@@ -1,5 +1,5 @@
 """Killing a genrekit command: its worker processes die with it, whatever the signal, and SIGTERM
-stops it as cleanly as Ctrl-C (``genrekit.features.extraction.worker_pool``, ``genrekit.apps.cli.main``).
+stops it as cleanly as Ctrl-C (``genrekit.pool.worker_pool``, ``genrekit.apps.cli.main``).
 
 Each test starts the real command with its standard output on a pipe, waits until its decoding
 workers run, records every descendant (resource tracker, fork server, workers), signals the main

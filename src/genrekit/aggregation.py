@@ -24,13 +24,20 @@ import numpy as np
 
 from genrekit.errors import ConfigError
 
-__all__ = ["RULES", "track_scores", "decide", "vote", "fusion1", "fusion2", "decide_tracks"]
+__all__ = ["RULES", "check_rule", "track_scores", "decide", "vote", "fusion1", "fusion2", "decide_tracks"]
 
 #: The single-model rules.
 RULES = ("sum", "mean", "vote", "geomean")
 
 #: Probabilities below this are read as this in ``geomean`` (float32 softmax underflows to 0).
 TINY = 1e-30
+
+
+def check_rule(rule: str) -> str:
+    """``rule`` if it is one of :data:`RULES`, else a ``ConfigError`` that lists them."""
+    if rule not in RULES:
+        raise ConfigError(f"unknown clip-to-track rule {rule!r}; choose one of {', '.join(RULES)}")
+    return rule
 
 
 def _check(probabilities: np.ndarray) -> np.ndarray:

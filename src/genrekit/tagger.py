@@ -549,7 +549,7 @@ def tag_library(root: str | os.PathLike, db: str | os.PathLike, classifier=None,
 
 def _tag(root: Path, db, classifier, write_tags: bool, progress: bool, retry_failed: bool, tagger=None,
          min_confidence: float | None = None) -> TagSummary:
-    from genrekit.datasets.genre_folders import audio_files
+    from genrekit.paths import audio_files
 
     files = [os.path.abspath(p) for p in audio_files(root)]
     summary = TagSummary(str(root), str(db), classifier.model_id, files=len(files))

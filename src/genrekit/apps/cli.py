@@ -309,7 +309,7 @@ def _stop(signum: int, frame) -> None:
     """Ctrl-C and SIGTERM alike: unwind as from Ctrl-C (the worker pool ends its workers, temporary
     files are removed, the catalogue's open transaction rolls back), then exit with a one-line
     message. A second signal ends the process at once (its workers still follow it: see
-    :func:`genrekit.features.extraction.worker_pool`)."""
+    :func:`genrekit.pool.worker_pool`)."""
     _stopped_by.append(signum)
     signal.signal(signum, signal.SIG_DFL)
     raise KeyboardInterrupt

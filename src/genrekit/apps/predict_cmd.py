@@ -5,6 +5,7 @@
     genrekit predict long_mix.wav --timeline --segment-seconds 30
     genrekit predict song.mp3 --tags --top-tags 8             # and musicnn's MSD tags (rock, 80s, ...)
     genrekit predict ~/Music --min-confidence 0.5             # "unknown" when the best genre is under 50 %
+    genrekit predict song.mp3 --aggregation vote              # each clip votes, whatever the model's own rule
     genrekit export runs/net --onnx net.onnx                  # and/or --out net.pt
 
 Both are thin calls into :mod:`genrekit.inference` and :mod:`genrekit.export`. ``predict``
@@ -24,6 +25,7 @@ from typing import Optional
 
 import typer
 
+from genrekit.aggregation import RULES
 from genrekit.apps.options import finite
 from genrekit.files import printable
 
@@ -39,6 +41,10 @@ class OutputFormat(str, Enum):
 class Backend(str, Enum):
     torch = "torch"
     onnx = "onnx"
+
+
+#: The clip-to-track rules (:data:`genrekit.aggregation.RULES`) as choices.
+Rule = Enum("Rule", {rule: rule for rule in RULES}, type=str)
 
 
 _MODEL = typer.Option(None, "--model", "-m", help="A run directory, a model file (.pt) or an ONNX file "
@@ -71,6 +77,9 @@ def predict(
                                     "(ONNX Runtime)."),
     workers: Optional[int] = typer.Option(None, "--workers", "-j", min=1, help="Decoding processes "
                                           "(default: one per CPU; 1 decodes in this process)."),
+    aggregation: Optional[Rule] = typer.Option(None, "--aggregation", help="How a file's clip probabilities "
+                                               "become its genre and probabilities (default: the rule the model "
+                                               "was evaluated with, stored in its run, model file or ONNX file)."),
     tags: bool = TAGS,
     top_tags: int = TOP_TAGS,
     min_confidence: Optional[float] = MIN_CONFIDENCE,
@@ -80,14 +89,16 @@ def predict(
     Files that cannot be classified are reported with the reason and skipped; the exit
     status is 1 only when no file could be classified (or none matched).
     """
-    from genrekit.inference import expand_paths, load_model
+    from genrekit.inference import load_model
+    from genrekit.paths import expand_paths
 
     files = expand_paths(paths)
     if not files:
         typer.echo(f"error: no audio files in {', '.join(paths)}; give files, folders holding audio files "
                    "(.wav .flac .ogg .mp3 .au .aiff) or glob patterns", err=True)
         raise typer.Exit(1)
-    classifier = load_model(model, backend=backend.value, workers=workers)
+    classifier = load_model(model, backend=backend.value, workers=workers,
+                            rule=aggregation.value if aggregation is not None else None)
     predictions = classifier.predict(files, timeline=timeline, segment_seconds=segment_seconds,
                                      progress=sys.stderr.isatty())
     if tags:

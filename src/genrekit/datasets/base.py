@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from functools import cached_property
-from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
 import numpy as np
@@ -167,8 +166,3 @@ class TrackCollection(Sequence[Track]):
             shown = ", ".join(self.missing[:10]) + (" ..." if len(self.missing) > 10 else "")
             lines.append(f"  missing {len(self.missing)} expected track(s): {shown}")
         return "\n".join(lines)
-
-
-def sorted_paths(paths: Iterable[Path]) -> list[Path]:
-    """Paths in a stable order (by their string), independent of the file system's listing order."""
-    return sorted(paths, key=lambda p: str(p))

@@ -12,23 +12,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from genrekit.audio import SUPPORTED_EXTENSIONS
-from genrekit.datasets.base import Skipped, Track, TrackCollection, probe, sorted_paths
+from genrekit.datasets.base import Skipped, Track, TrackCollection, probe
 from genrekit.errors import DatasetError
+from genrekit.paths import audio_files
 
-__all__ = ["folder", "audio_files"]
-
-
-def audio_files(directory: str | os.PathLike) -> list[Path]:
-    """Audio files below ``directory`` (recursive), by extension, hidden ones excluded, sorted."""
-    directory = Path(directory)
-    found = []
-    for dirpath, dirnames, filenames in os.walk(directory):
-        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
-        for name in filenames:
-            if not name.startswith(".") and Path(name).suffix.lower() in SUPPORTED_EXTENSIONS:
-                found.append(Path(dirpath) / name)
-    return sorted_paths(found)
+__all__ = ["folder"]
 
 
 def folder(root: str | os.PathLike, genres: list[str] | tuple[str, ...] | None = None,

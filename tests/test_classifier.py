@@ -1,4 +1,5 @@
-"""genrekit.inference: a Classifier on arrays, spectrograms and files; bad files reported, memory bounded."""
+"""genrekit.inference.classifier: a Classifier on arrays, spectrograms and files; bad files reported, memory
+bounded."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ import pytest
 import soundfile as sf
 
 from conftest import SR, noise, odd_files, pipe_watch, tone, write
-from genrekit.errors import ConfigError, GenrekitError
-from genrekit.inference import Prediction, expand_paths, load_model
+from genrekit.errors import ConfigError
+from genrekit.inference import Prediction, load_model
+from genrekit.paths import expand_paths
 
 
 def music(seconds: float, seed: int = 0) -> np.ndarray:
@@ -159,19 +161,6 @@ def test_timeline_of_a_ten_minute_file_in_bounded_memory(coarse_model, tmp_path)
     assert prediction.to_dict()["timeline"][1]["start"] == pytest.approx(30.0, abs=0.1)
 
 
-def test_expand_paths_dirs_globs_and_missing(folder, tmp_path):
-    listed = expand_paths([folder])
-    assert [p.rsplit("/", 1)[-1] for p in listed] == ["a_song.wav", "b_song.flac", "c_text.wav", "d_empty.wav",
-                                                        "e_silent.wav", "f_one_second.wav"]
-    assert expand_paths([str(folder / "*.flac")]) == [str(folder / "b_song.flac")]
-    assert expand_paths([folder / "a_song.wav", folder, str(folder / "a_*.wav")]) == listed  # no duplicates
-    missing = [str(tmp_path / "gone.wav"), str(tmp_path / "none-*.wav")]
-    assert expand_paths(missing) == missing  # kept, so they are reported by name
-    assert expand_paths([tmp_path / "empty-dir"]) == [str(tmp_path / "empty-dir")]
-    (tmp_path / "empty-dir").mkdir()
-    assert expand_paths([tmp_path / "empty-dir"]) == []
-
-
 def test_pipes_devices_and_bad_links_from_folders_and_patterns_are_refused_by_name(coarse_model, tmp_path):
     write(tmp_path / "song.wav", music(5.0))
     (tmp_path / "sub").mkdir()
@@ -184,124 +173,3 @@ def test_pipes_devices_and_bad_links_from_folders_and_patterns_are_refused_by_na
     assert not opened and predictions["song.wav"].ok
     for name, says in reasons.items():
         assert says in predictions[name].error, (name, predictions[name].error)
-
-
-def test_model_files_round_trip_and_bad_sources_are_named(coarse_model, tmp_path):
-    path = coarse_model.save(tmp_path / "model.pt", card={"name": "tiny"})
-    reloaded = load_model(path)
-    db = coarse_model.spec.compute(music(4.0))
-    np.testing.assert_allclose(reloaded.predict_spectrogram(db), coarse_model.predict_spectrogram(db), atol=1e-6)
-    assert reloaded.info["card"] == {"name": "tiny"} and reloaded.model_id.startswith("model@")
-    with pytest.raises(GenrekitError, match="no such model file"):
-        load_model(tmp_path / "missing.pt")
-    (tmp_path / "junk.pt").write_bytes(b"junk")
-    with pytest.raises(GenrekitError, match="junk.pt: not a genrekit model file"):
-        load_model(tmp_path / "junk.pt")
-    with pytest.raises(ConfigError, match="backend"):
-        load_model(coarse_model.info["source"], backend="tensorflow")
-
-
-# The bundled model -----------------------------------------------------------------------------------
-def test_the_bundled_model_loads_with_no_argument():
-    import genrekit
-
-    classifier = genrekit.load_model()
-    assert classifier.model_id.startswith("genrekit-musicnn-v2@")
-    assert classifier.genres == ["blues", "classical", "country", "disco", "hiphop", "jazz", "metal", "pop",
-                                 "reggae", "rock"]
-    assert classifier.spec.kind == "musicnn_coarse" and classifier.rule == "geomean"
-    card = classifier.info["card"]
-    assert card["validation_tracks"] == 197 and card["validation_ci95"][0] < card["validation_track_accuracy"]
-    for columns in (39, 387, 1000):  # the coarse-mel representation it is made from, any length of one clip
-        probabilities = classifier.predict_spectrogram(np.full((128, columns), -40.0, np.float32))
-        assert probabilities.shape == (10,) and probabilities.sum() == pytest.approx(1.0, abs=1e-5)
-    with pytest.raises(ConfigError, match=r"\[96, T\] or \[128, T\]"):
-        classifier.predict_spectrogram(np.zeros((64, 400), np.float32))
-
-
-def test_the_bundled_model_scores_with_the_pruned_musicnn_and_saves_as_trained(tmp_path):
-    from genrekit import load_model
-    from genrekit.models import musicnn, musicnn_prune
-
-    fast, exact = load_model(), load_model(exact=True)
-    assert isinstance(fast.scorer.model.net.musicnn, musicnn_prune.PrunedMusicnn)
-    assert isinstance(exact.scorer.model.net.musicnn, musicnn.Musicnn)
-    db = np.random.default_rng(0).uniform(-60, 0, (128, 200)).astype(np.float32)
-    np.testing.assert_allclose(fast.predict_spectrogram(db), exact.predict_spectrogram(db), atol=1e-4)
-    again = load_model(fast.save(tmp_path / "v2.pt"))  # saved with the weights as trained, and its rule
-    assert again.rule == "geomean" and isinstance(again.scorer.model.net.musicnn, musicnn_prune.PrunedMusicnn)
-    np.testing.assert_array_equal(again.predict_spectrogram(db), fast.predict_spectrogram(db))
-
-
-def _dev_decisions(classifier, collection, ids) -> tuple[np.ndarray, np.ndarray]:
-    probabilities = np.stack([classifier.predict_spectrogram(collection.features[i]) for i in ids])
-    return probabilities, probabilities.argmax(axis=1)
-
-
-@pytest.mark.shared_data
-@pytest.mark.parametrize("every", [pytest.param(False, id="20-tracks"), pytest.param(True, id="all-639",
-                                                                                     marks=pytest.mark.slow)])
-def test_the_pruned_bundled_model_decides_as_the_whole_network_on_dev_tracks(coarse_mel_dir, every):
-    """Issue 12: the pruned network gives the same decisions on the dev tracks (all 639 with ``make test-all``,
-    ~5 min; 20 in the default run)."""
-    from genrekit import datasets, load_model
-
-    collection = datasets.load("coarse-mel", coarse_mel_dir)
-    ids = [t.id for t in collection][:: 1 if every else 32]
-    fast, fast_decisions = _dev_decisions(load_model(), collection, ids)
-    exact, exact_decisions = _dev_decisions(load_model(exact=True), collection, ids)
-    np.testing.assert_array_equal(fast_decisions, exact_decisions)
-    np.testing.assert_allclose(fast, exact, atol=1e-4)
-
-
-def test_the_first_bundled_model_still_loads_by_name():
-    from genrekit import load_model
-
-    classifier = load_model("genrekit-coarse-mel-v1")
-    assert classifier.model_id.startswith("genrekit-coarse-mel-v1@") and classifier.spec.kind == "coarse_mel"
-    assert classifier.rule == "mean"
-
-
-@pytest.mark.shared_data
-def test_the_bundled_model_reaches_its_cards_accuracy_on_the_real_arrays(coarse_mel_dir):
-    """The model card's validation accuracy, recomputed from the real coarse-mel arrays (fp32 here, bf16 in
-    training: equal to within one track of 197)."""
-    from genrekit import datasets, load_model
-
-    classifier = load_model("genrekit-coarse-mel-v1")  # v2's valid tracks are in its final fit (docs/models.md)
-    collection = datasets.load("coarse-mel", coarse_mel_dir)
-    valid = [t for t in collection if collection.parts[t.id] == "valid"]
-    assert len(valid) == classifier.info["card"]["validation_tracks"] == 197
-    right = sum(classifier.genres[int(np.argmax(classifier.predict_spectrogram(collection.features[t.id])))] == t.genre
-                for t in valid)
-    assert abs(right / len(valid) - classifier.info["card"]["validation_track_accuracy"]) <= 1 / 197 + 1e-9
-
-
-@pytest.mark.shared_data
-@pytest.mark.parametrize("name", ["genrekit-musicnn-v2", "genrekit-coarse-mel-v1"])
-def test_the_bundled_model_gives_the_same_answer_from_audio_and_from_the_array(coarse_mel_dir, samples_dir, name):
-    from genrekit import datasets, load_model
-
-    classifier = load_model(name)
-    collection = datasets.load("coarse-mel", coarse_mel_dir)
-    for name in ("blues.00000", "classical.00000", "metal.00000"):  # real excerpts that are in both
-        (from_audio,) = classifier.predict([samples_dir / f"{name}.wav"])
-        from_array = classifier.predict_spectrogram(collection.features[name])
-        np.testing.assert_allclose(list(from_audio.probabilities.values()), from_array, atol=1e-4)
-
-
-def test_genre_or_unknown_is_the_one_minimum_confidence_rule():
-    from genrekit.inference import UNKNOWN, Prediction
-
-    prediction = Prediction("a.wav", genre="jazz", probabilities={"jazz": 0.6, "rock": 0.4})
-    assert prediction.genre_or_unknown(None) == prediction.genre_or_unknown(0.6) == "jazz"
-    assert prediction.genre_or_unknown(0.61) == UNKNOWN and prediction.genre_or_unknown(1.0) == UNKNOWN
-    assert Prediction("b.wav", error="damaged").genre_or_unknown(0.9) is None
-    for bad in (-0.1, 1.5, float("nan"), float("inf")):
-        with pytest.raises(ConfigError, match="from 0 to 1"):
-            prediction.genre_or_unknown(bad)
-    assert prediction.apply_min_confidence(0.9) is prediction and prediction.genre == UNKNOWN
-    assert prediction.probabilities == {"jazz": 0.6, "rock": 0.4}
-    assert prediction.to_dict()["genre"] == UNKNOWN and "tags" not in prediction.to_dict()
-    prediction.tags = {"rock": 0.1234567}
-    assert prediction.to_dict()["tags"] == {"rock": 0.123457}
