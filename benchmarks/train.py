@@ -58,7 +58,8 @@ def clips_per_second(name: str, steps: int, device: torch.device, bf16: bool) ->
 
 
 def net1_epoch(tracks: int, device: str, precision: str) -> dict:
-    from genrekit.training import TrackData, TrainConfig, fit
+    from genrekit.data import TrackData
+    from genrekit.training import TrainConfig, fit
 
     rng = np.random.default_rng(0)
 
@@ -93,7 +94,7 @@ def main() -> None:
 
     device = torch.device(args.device)
     rates = {}
-    for name in models.names():
+    for name in models.names(kind="network"):
         if name.startswith("test_"):
             continue
         rates[name] = {"fp32_clips_per_s": round(clips_per_second(name, args.steps, device, False), 1),

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from genrekit import data, datasets
+from genrekit import data, datasets, runs
 from genrekit.models import transfer
 
 LAYERS = ["mean_pool", "max_pool", "mean_pool+max_pool", "penultimate", "taggram", "penultimate+mean_pool"]
@@ -31,7 +31,7 @@ HEADS = [("logreg", 0.01), ("logreg", 0.1), ("logreg", 1.0), ("svm", 1.0), ("svm
 
 def embeddings(root: str, preset: str, cache: str | None):
     collection = datasets.load("coarse-mel", root)
-    arrays, _ = data.track_features(collection, data.feature_spec(preset), cache=cache)
+    arrays, _ = data.track_features(collection, runs.feature_spec(preset), cache=cache)
     ids = [t.id for t in collection.tracks]
     labels = np.array([collection.genres.index(t.genre) for t in collection.tracks])
     parts = np.array([collection.parts[i] for i in ids])

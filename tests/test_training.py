@@ -15,10 +15,11 @@ import pytest
 import torch
 from torch import nn
 
-from genrekit import models, training
+from genrekit import models, runs, training
+from genrekit.data import TrackData
 from genrekit.errors import ConfigError
 from genrekit.models import registry
-from genrekit.training import TrackData, TrainConfig
+from genrekit.training import TrainConfig
 
 TINY = "test_tiny_cnn"
 
@@ -122,7 +123,7 @@ def test_an_existing_run_needs_resume_and_the_same_config(tmp_path):
 
 def test_load_run_rebuilds_the_model(tmp_path):
     fit_toy(tmp_path / "run")
-    model, config = training.load_run(tmp_path / "run")
+    model, config = runs.load_run(tmp_path / "run")
     assert config["genres"] == ["a", "b", "c"] and config["clip_frames"] == 32
     data = toy_tracks(1, seed=9)
     probabilities = training.clip_probabilities(model, data, 32, 16, torch.device("cpu"))
@@ -133,14 +134,14 @@ KILLABLE = textwrap.dedent("""
     import sys, time
     sys.path.insert(0, sys.argv[2])
     import test_training as t
-    from genrekit import training
+    from genrekit.runs import RunDir
     t.register_tiny()
-    original = training._save
-    def slow_save(path, obj):
-        original(path, obj)
-        if path.name == "last.pt":
+    original = RunDir.save_checkpoint
+    def slow_save(self, which, state):
+        original(self, which, state)
+        if which == "last":
             time.sleep(1.5)  # time for the test to kill us after a finished epoch
-    training._save = slow_save
+    RunDir.save_checkpoint = slow_save
     t.fit_toy(sys.argv[1], epochs=4)
 """)
 

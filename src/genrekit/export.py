@@ -167,7 +167,7 @@ def onnx_scorer(model, frames: int, hop: int, batch_size: int = 256) -> NetworkS
     Parameters
     ----------
     model : torch.nn.Module
-        A network of :func:`genrekit.training.load_run`: takes ``[batch, bands, frames]``
+        A network of :func:`genrekit.runs.load_run`: takes ``[batch, bands, frames]``
         float32, returns logits ``[batch, n_genres]``.
     frames, hop, batch_size : int
         As :class:`~genrekit.inference.NetworkScorer`.

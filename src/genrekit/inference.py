@@ -194,7 +194,7 @@ class TorchScorer(NetworkScorer):
 class ClassicalScorer:
     """A fitted scikit-learn pipeline (Wang's baselines, musicnn transfer heads) on each window's vectors.
 
-    ``model`` and ``model_args`` name what the pipeline reads (``genrekit.training.sample_vectors``).
+    ``model`` and ``model_args`` name what the pipeline reads (``genrekit.models.assembly.sample_vectors``).
     """
 
     def __init__(self, pipeline, n_genres: int, model: str = "", model_args: dict | None = None):
@@ -205,7 +205,7 @@ class ClassicalScorer:
         return np.zeros(1, dtype=np.int64)
 
     def __call__(self, windows: Sequence[Window]) -> list[np.ndarray]:
-        from genrekit.training import sample_vectors
+        from genrekit.models.assembly import sample_vectors
 
         out = []
         for window in windows:
@@ -573,7 +573,7 @@ def save_model(run_dir: str | os.PathLike, path: str | os.PathLike, card: dict |
 
     The file holds only tensors and plain data (loadable with ``weights_only=True``).
     """
-    from genrekit.training import load_run, run_spec
+    from genrekit.runs import load_run, run_spec
 
     model, config = load_run(run_dir)
     spec = run_spec(config)
@@ -620,22 +620,19 @@ def load_model(source: str | os.PathLike | None = None, backend: str = "torch", 
 
         return load_onnx(path, clip_hop=clip_hop, workers=workers, batch_size=batch_size)
     if path.is_dir():
-        from genrekit.training import load_run, run_config, run_spec
+        from genrekit.runs import RunDir, load_run, run_spec
 
-        classical = path / "model.pkl"
-        weights = classical if classical.exists() else path / "checkpoints" / "best.pt"
+        run = RunDir(path)
+        weights = run.weights_path()
         model_id = _file_id(weights, f"{path.resolve().name}") if weights.exists() else f"{path.name}@?"
-        if classical.exists():
-            import pickle
-
-            config = run_config(path)
-            with open(classical, "rb") as stream:
-                pipeline = pickle.load(stream)
+        if run.has_pipeline():
+            config = run.read_config()
+            pipeline = run.load_pipeline()
             spec = run_spec(config)
             scorer = ClassicalScorer(pipeline, len(config["genres"]), config["model"], config.get("model_args"))
             return Classifier(scorer, config["genres"], spec,
                               model_id, {"config": config, "source": str(path)}, workers=workers)
-        model, config = load_run(path)
+        model, config = load_run(run)
         spec, card, rule = run_spec(config), {}, "mean"
     else:
         try:
@@ -644,7 +641,7 @@ def load_model(source: str | os.PathLike | None = None, backend: str = "torch", 
             raise GenrekitError(f"{path}: not a genrekit model file ({type(exc).__name__}: {exc})") from None
         if not isinstance(payload, dict) or payload.get("format") != MODEL_FORMAT:
             raise GenrekitError(f"{path}: not a genrekit model file (no {MODEL_FORMAT!r} format tag)")
-        from genrekit.training import model_from_state
+        from genrekit.models.assembly import model_from_state
 
         config, card, rule = payload["config"], payload.get("card", {}), payload.get("rule", "mean")
         model = model_from_state(config, payload["state"])
