@@ -218,3 +218,25 @@ def test_standardisation_statistics_equal_those_of_all_training_frames():
     stacked = np.concatenate(arrays, axis=1)
     np.testing.assert_allclose(standardize.mean.numpy().ravel(), stacked.mean(axis=1), atol=1e-4)
     np.testing.assert_allclose(standardize.std.numpy().ravel(), stacked.std(axis=1), rtol=1e-5)
+
+
+def test_fit_leaves_the_callers_data_and_global_state_alone(tmp_path):
+    short = toy_tracks(1, seed=4, frames=20)  # shorter than a clip: padded for training, not in place
+    short.features = [f.astype(np.float64) for f in short.features]
+    before = [f.copy() for f in short.features]
+    threads = torch.get_num_threads()
+    torch.manual_seed(99)
+    expected = torch.rand(1).item()
+    torch.manual_seed(99)
+    training.fit(TrainConfig(model=TINY, epochs=1, threads=1), ["a", "b", "c"], toy_tracks(seed=1), short,
+                 toy_tracks(1, seed=3), 32, 16, tmp_path / "run", progress=False)
+    assert all(a.dtype == np.float64 and a.shape == (16, 20) and np.array_equal(a, b)
+               for a, b in zip(short.features, before))
+    assert torch.get_num_threads() == threads and torch.rand(1).item() == expected
+
+
+def test_classical_models_resolve_to_one_fit():
+    knn = TrainConfig(model="knn", epochs=30, batch_size=8, dataset="coarse-mel").resolved()
+    assert (knn.features, knn.epochs, knn.batch_size, knn.aggregation, knn.patience) == ("coarse_mel", 1, 1, "vote", 0)
+    head = TrainConfig(model="musicnn_msd_logreg").resolved()
+    assert (head.features, head.aggregation, head.optimizer) == ("musicnn_msd", "mean", {})
