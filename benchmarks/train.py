@@ -59,7 +59,8 @@ def step_seconds(name: str, steps: int, device: torch.device, bf16: bool) -> tup
 
 
 def net1_epoch(tracks: int, device: str, precision: str) -> dict:
-    from genrekit.training import TrackData, TrainConfig, fit
+    from genrekit.data import TrackData
+    from genrekit.training import TrainConfig, fit
 
     rng = np.random.default_rng(0)
 
@@ -98,7 +99,7 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     rates = {}
-    for name in args.models or [n for n in models.names() if not n.startswith("test_")]:
+    for name in args.models or [n for n in models.names(kind="network") if not n.startswith("test_")]:
         batch = models.info(name).batch_size
         rates[name] = {"batch_size": batch, "input": [models.info(name).n_bands, models.info(name).n_frames]}
         for precision, bf16 in (("fp32", False), ("bf16_autocast", True)):

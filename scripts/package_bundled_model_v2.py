@@ -28,7 +28,8 @@ from genrekit import datasets, features
 from genrekit.evaluation.metrics import bootstrap_ci
 from genrekit.inference import bundled_model_path, load_model, write_model
 from genrekit.models import transfer
-from genrekit.training import TrainConfig, build_model
+from genrekit.models.assembly import build_model
+from genrekit.training import TrainConfig
 
 from search_bundled_model_v2 import embeddings, head, vectors  # noqa: E402  (scripts/ is on sys.path)
 
@@ -41,7 +42,7 @@ def network(pipeline, layers: str, n_classes: int):
     config = TrainConfig(model="musicnn_msd_linear", dataset="coarse-mel", split="filtered", features="musicnn_coarse",
                          model_args={"layers": layers, "pretrained": False}, normalize="none",
                          aggregation="geomean").resolved()
-    model = build_model(config, 96, 187, n_classes, None)
+    model = build_model(config.model, 96, 187, n_classes, normalize=config.normalize, model_args=config.model_args)
     model.net = net
     return model.eval(), config
 

@@ -34,9 +34,9 @@ from pathlib import Path
 
 import numpy as np
 
-from genrekit import aggregation, data, datasets
+from genrekit import aggregation, data, datasets, runs
 from genrekit.models import classical, transfer
-from genrekit.training import sample_vectors
+from genrekit.models.assembly import sample_vectors
 
 LAYERS = ["mean_pool", "max_pool", "mean_pool+max_pool", "penultimate", "taggram", "penultimate+mean_pool"]
 POOLS = ["mean", "mean+std"]
@@ -49,7 +49,7 @@ WEIGHTS = [(1, 3), (1, 1), (3, 1)]
 
 def embeddings(root: str, preset: str, cache: str | None):
     collection = datasets.load("coarse-mel", root)
-    arrays, _ = data.track_features(collection, data.feature_spec(preset), cache=cache)
+    arrays, _ = data.track_features(collection, runs.feature_spec(preset), cache=cache)
     ids = [t.id for t in collection.tracks]
     labels = np.array([collection.genres.index(t.genre) for t in collection.tracks])
     parts = np.array([collection.parts[i] for i in ids])

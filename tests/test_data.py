@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from genrekit import data
+from genrekit import data, runs
 from genrekit.errors import ConfigError
 from genrekit.training import TrainConfig
 
@@ -44,7 +44,7 @@ def test_split_index_out_of_range(tmp_path):
 def test_a_preset_made_from_the_held_arrays_is_converted(coarse_mel_dir):
     from genrekit import datasets
     collection = datasets.load("coarse-mel", coarse_mel_dir)
-    spec = data.feature_spec("musicnn_coarse")
+    spec = runs.feature_spec("musicnn_coarse")
     arrays, failed = data.track_features(collection, spec)
     assert not failed and len(arrays) == 639
     first = collection.tracks[0].id

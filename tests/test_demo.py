@@ -33,3 +33,18 @@ def test_the_demo_ends_by_classifying_the_real_excerpts(samples_dir):
 def test_confusion_table_is_aligned():
     table = demo.confusion_table([[3, 1], [0, 4]], ["blues", "classical"]).splitlines()
     assert len(table) == 3 and len({len(line) for line in table}) == 1
+
+
+def test_the_real_excerpts_are_found_from_the_environment_or_the_working_directory(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    code = "from genrekit.apps import demo; print(demo.SAMPLES)"
+    env = {k: v for k, v in os.environ.items() if k != "GENREKIT_SHARED_DATA"}
+    default = subprocess.run([sys.executable, "-c", code], env=env, cwd=tmp_path, check=True, capture_output=True,
+                             text=True).stdout.strip()
+    assert default == os.path.join("..", "shared", "data", "gtzan-samples")  # relative to where it runs
+    named = subprocess.run([sys.executable, "-c", code], env={**env, "GENREKIT_SHARED_DATA": str(tmp_path)},
+                           cwd=tmp_path, check=True, capture_output=True, text=True).stdout.strip()
+    assert named == str(tmp_path / "gtzan-samples")

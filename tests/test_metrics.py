@@ -34,3 +34,12 @@ def test_summarize_and_recall():
     assert s["mean"] == pytest.approx(0.85) and s["std"] == pytest.approx(np.std([0.8, 0.9], ddof=1))
     assert metrics.summarize([0.5])["std"] == 0.0
     assert metrics.recall([[3, 1], [0, 0]]) == [0.75, None]
+
+
+def test_classification_counts_accuracy_confusion_and_recall():
+    from genrekit.evaluation.metrics import classification
+
+    scores = classification(np.array([0, 0, 1, 2]), np.array([0, 1, 1, 1]), 4)
+    assert scores["accuracy"] == 0.5 and scores["correct"].tolist() == [1.0, 0.0, 1.0, 0.0]
+    assert scores["confusion"].tolist() == [[1, 1, 0, 0], [0, 1, 0, 0], [0, 1, 0, 0], [0, 0, 0, 0]]
+    assert scores["recall"] == [0.5, 1.0, 0.0, None]  # class 3 has no tracks

@@ -59,3 +59,16 @@ def test_overfits_a_tiny_batch(name):
         loss(net(clips), labels).backward()
         optimizer.step()
     assert eval_loss() < 0.3 * start
+
+
+def test_networks_and_classical_models_share_the_registry():
+    from genrekit.errors import ConfigError
+
+    classical = {"knn", "decision_tree", "random_forest", "svm", "logistic_regression", "musicnn_msd_logreg",
+                 "musicnn_msd_svm", "musicnn_mtt_logreg", "musicnn_mtt_svm"}
+    assert set(models.names(kind="classical")) == classical
+    assert set(NAMES) <= set(models.names(kind="network")) and not classical & set(models.names(kind="network"))
+    assert models.info("knn").kind == "classical" and models.info("knn").aggregation == "vote"
+    assert models.info("musicnn_msd_svm").coarse_features == "musicnn_msd_coarse"
+    with pytest.raises(ConfigError, match="kind"):
+        models.ModelInfo("x", None, "p", "yang2019", kind="tree")

@@ -267,18 +267,8 @@ def predict_imports(library, tmp_path_factory) -> set[str]:
     return set(json.loads(out.read_text()))
 
 
-def _before_the_merge() -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec("genrekit.models.assembly") is None
-
-
-@pytest.mark.parametrize("unwanted", [
-    "genrekit.datasets.synthesis", "genrekit.evaluation",
-    pytest.param("genrekit.training", marks=pytest.mark.xfail(
-        _before_the_merge(), strict=True, reason="issue 13: inference.loading still rebuilds networks with "
-        "genrekit.training (loading._network_from_state) until helper A's models/assembly.py and runs.py are "
-        "merged and swapped in"))])
+@pytest.mark.parametrize("unwanted", ["genrekit.datasets.synthesis", "genrekit.evaluation", "genrekit.training",
+                                      "genrekit.data"])
 def test_predict_imports_neither_training_nor_the_synthesiser_nor_evaluation(predict_imports, unwanted):
     """Issue 13: classifying a file loads the inference path only."""
     assert "genrekit.inference" in predict_imports and "genrekit.apps.predict_cmd" in predict_imports

@@ -33,3 +33,25 @@ def test_features_do_not_depend_on_the_callers_blas_threads(name):
     with threadpool_limits(limits=1, user_api="blas"):
         one = spec.compute(y)
     np.testing.assert_array_equal(two, one)
+
+
+def test_seeded_sets_and_restores_the_global_state():
+    import random
+
+    import torch
+
+    from genrekit.threads import seeded
+
+    threads = torch.get_num_threads()
+    torch.manual_seed(123)
+    expected = torch.rand(1).item()
+    torch.manual_seed(123)
+    with seeded(7, threads=1):
+        assert torch.get_num_threads() == 1
+        first = (torch.rand(1).item(), np.random.rand(), random.random())
+    with pytest.raises(RuntimeError):
+        with seeded(7, threads=1):
+            assert (torch.rand(1).item(), np.random.rand(), random.random()) == first  # same seed, same draws
+            raise RuntimeError("a failing run")
+    assert torch.get_num_threads() == threads
+    assert torch.rand(1).item() == expected  # the caller's generator goes on where it was

@@ -15,10 +15,11 @@ import pytest
 import torch
 from torch import nn
 
-from genrekit import models, training
+from genrekit import models, runs, training
+from genrekit.data import TrackData
 from genrekit.errors import ConfigError
 from genrekit.models import registry
-from genrekit.training import TrackData, TrainConfig
+from genrekit.training import TrainConfig
 
 TINY = "test_tiny_cnn"
 
@@ -122,7 +123,7 @@ def test_an_existing_run_needs_resume_and_the_same_config(tmp_path):
 
 def test_load_run_rebuilds_the_model(tmp_path):
     fit_toy(tmp_path / "run")
-    model, config = training.load_run(tmp_path / "run")
+    model, config = runs.load_run(tmp_path / "run")
     assert config["genres"] == ["a", "b", "c"] and config["clip_frames"] == 32
     data = toy_tracks(1, seed=9)
     probabilities = training.clip_probabilities(model, data, 32, 16, torch.device("cpu"))
@@ -133,14 +134,14 @@ KILLABLE = textwrap.dedent("""
     import sys, time
     sys.path.insert(0, sys.argv[2])
     import test_training as t
-    from genrekit import training
+    from genrekit.runs import RunDir
     t.register_tiny()
-    original = training._save
-    def slow_save(path, obj):
-        original(path, obj)
-        if path.name == "last.pt":
+    original = RunDir.save_checkpoint
+    def slow_save(self, which, state):
+        original(self, which, state)
+        if which == "last":
             time.sleep(1.5)  # time for the test to kill us after a finished epoch
-    training._save = slow_save
+    RunDir.save_checkpoint = slow_save
     t.fit_toy(sys.argv[1], epochs=4)
 """)
 
@@ -217,3 +218,25 @@ def test_standardisation_statistics_equal_those_of_all_training_frames():
     stacked = np.concatenate(arrays, axis=1)
     np.testing.assert_allclose(standardize.mean.numpy().ravel(), stacked.mean(axis=1), atol=1e-4)
     np.testing.assert_allclose(standardize.std.numpy().ravel(), stacked.std(axis=1), rtol=1e-5)
+
+
+def test_fit_leaves_the_callers_data_and_global_state_alone(tmp_path):
+    short = toy_tracks(1, seed=4, frames=20)  # shorter than a clip: padded for training, not in place
+    short.features = [f.astype(np.float64) for f in short.features]
+    before = [f.copy() for f in short.features]
+    threads = torch.get_num_threads()
+    torch.manual_seed(99)
+    expected = torch.rand(1).item()
+    torch.manual_seed(99)
+    training.fit(TrainConfig(model=TINY, epochs=1, threads=1), ["a", "b", "c"], toy_tracks(seed=1), short,
+                 toy_tracks(1, seed=3), 32, 16, tmp_path / "run", progress=False)
+    assert all(a.dtype == np.float64 and a.shape == (16, 20) and np.array_equal(a, b)
+               for a, b in zip(short.features, before))
+    assert torch.get_num_threads() == threads and torch.rand(1).item() == expected
+
+
+def test_classical_models_resolve_to_one_fit():
+    knn = TrainConfig(model="knn", epochs=30, batch_size=8, dataset="coarse-mel").resolved()
+    assert (knn.features, knn.epochs, knn.batch_size, knn.aggregation, knn.patience) == ("coarse_mel", 1, 1, "vote", 0)
+    head = TrainConfig(model="musicnn_msd_logreg").resolved()
+    assert (head.features, head.aggregation, head.optimizer) == ("musicnn_msd", "mean", {})

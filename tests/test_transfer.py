@@ -115,9 +115,9 @@ def test_for_inference_prunes_a_frozen_musicnn_and_keeps_a_fine_tuned_one_whole(
     tuned.for_inference()
     assert isinstance(tuned.musicnn, musicnn.Musicnn)  # its dead channels are not known: kept whole
     # the training wrapper keeps the weights as trained, for saving
-    from genrekit.training import _Classifier, Standardize
+    from genrekit.models.assembly import Network, Standardize
 
-    wrapped = _Classifier(Standardize(torch.zeros(96), torch.ones(96)), transfer.TransferNetwork(n_classes=3), False)
+    wrapped = Network(Standardize(torch.zeros(96), torch.ones(96)), transfer.TransferNetwork(n_classes=3), False)
     before = {k: v.clone() for k, v in wrapped.state_dict().items()}
     wrapped.for_inference()
     assert wrapped.state_dict().keys() != before.keys()

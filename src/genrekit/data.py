@@ -3,7 +3,7 @@
 This is the one place where datasets, splits and features meet: :func:`prepare` loads the
 dataset a :class:`~genrekit.training.TrainConfig` names, computes (or reads from the cache)
 its features, splits it at track level, and returns the train / validation / test
-:class:`~genrekit.training.TrackData`. Collections that carry their own features
+:class:`TrackData`. Collections that carry their own features
 (``coarse-mel``) skip the extraction. Tracks whose features fail are reported and left
 out, never fatal.
 """
@@ -12,15 +12,35 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
 from genrekit import datasets, features
 from genrekit.datasets import PrecomputedCollection, splits
 from genrekit.errors import ConfigError, DatasetError
+from genrekit.runs import feature_spec
 
-__all__ = ["Prepared", "load_collection", "feature_spec", "track_features", "prepare"]
+__all__ = ["TrackData", "Prepared", "load_collection", "track_features", "prepare"]
+
+
+@dataclass
+class TrackData:
+    """The feature arrays and labels of a set of tracks.
+
+    Attributes
+    ----------
+    ids : list of str
+    features : list of np.ndarray [shape=(bands, n_frames)], float32
+        At least one clip long (shorter tracks are padded by the clip policy).
+    labels : np.ndarray [shape=(n_tracks,)], int64
+    """
+
+    ids: list[str]
+    features: list[np.ndarray]
+    labels: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.ids)
 
 
 @dataclass
@@ -28,9 +48,9 @@ class Prepared:
     """Arrays ready for :func:`genrekit.training.fit`."""
 
     genres: list[str]
-    train: Any
-    valid: Any
-    test: Any
+    train: TrackData
+    valid: TrackData
+    test: TrackData
     frames: int
     hop: int
     context: dict = field(default_factory=dict)
@@ -39,13 +59,6 @@ class Prepared:
 def load_collection(dataset: str, root=None, options: dict | None = None):
     """``genrekit.datasets.load`` with the training config's names."""
     return datasets.load(dataset, root, **(options or {}))
-
-
-def feature_spec(name: str, clip_frames: int | None = None, clip_hop: int | None = None) -> features.FeatureSpec:
-    """A preset with its clip grid optionally overridden."""
-    spec = features.get(name)
-    changes = {k: v for k, v in (("frames", clip_frames), ("hop", clip_hop)) if v is not None}
-    return spec.replace(clip=changes) if changes else spec
 
 
 def track_features(collection, spec: features.FeatureSpec, cache=None, workers=None,
@@ -92,8 +105,6 @@ def _derived(name: str) -> list[str]:
 
 def prepare(config, progress: bool = True) -> Prepared:
     """Dataset + features + split for a resolved :class:`~genrekit.training.TrainConfig`."""
-    from genrekit.training import TrackData
-
     collection = load_collection(config.dataset, config.root, config.dataset_options)
     spec = feature_spec(config.features, config.clip_frames, config.clip_hop)
     arrays, failed = track_features(collection, spec, config.cache, config.workers, progress)

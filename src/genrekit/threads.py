@@ -1,6 +1,9 @@
 """Thread counts of the numeric libraries, set in one place.
 
-:func:`one_blas_thread` for NumPy / SciPy feature code, :func:`torch_threads` for PyTorch operators.
+:func:`one_blas_thread` for NumPy / SciPy feature code, :func:`torch_threads` for PyTorch operators,
+:func:`seeded` for a training run (torch's thread count and the seeds of the global random generators,
+restored when it ends). :func:`rng_state` / :func:`set_rng_state` save and restore those generators
+(a checkpoint carries them).
 
 Why features run on one BLAS thread
 -----------------------------------
@@ -27,11 +30,14 @@ nothing computed there is cached.
 
 from __future__ import annotations
 
+import random
 import threading
 from contextlib import contextmanager
 from typing import Iterator
 
-__all__ = ["one_blas_thread", "torch_threads"]
+import numpy as np
+
+__all__ = ["one_blas_thread", "torch_threads", "seeded", "rng_state", "set_rng_state"]
 
 _lock = threading.Lock()
 _active = 0          # blocks open now, in any thread of this process
@@ -93,3 +99,47 @@ def torch_threads(n: int) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(previous)
+
+
+def rng_state() -> dict:
+    """The states of the global random generators: torch (and CUDA's), NumPy's legacy one, Python's."""
+    import torch
+
+    return {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate(),
+            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None}
+
+
+def set_rng_state(state: dict) -> None:
+    """Restore the generators of :func:`rng_state` (CUDA's when saved and a GPU is present)."""
+    import torch
+
+    torch.set_rng_state(state["torch"])
+    np.random.set_state(state["numpy"])
+    random.setstate(state["python"])
+    if state.get("cuda") is not None and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+@contextmanager
+def seeded(seed: int, threads: int | None = None) -> Iterator[None]:
+    """The process-wide state of a training run, set for the block and restored after it.
+
+    Inside: the global torch, NumPy and Python generators seeded with ``seed`` (weight initialisation
+    and dropout draw from them), and PyTorch on ``threads`` threads when given. On exit, even by an
+    exception, the generators and the thread count are what they were before.
+    """
+    import torch
+
+    saved = rng_state()
+    previous = torch.get_num_threads()
+    if threads:
+        torch.set_num_threads(threads)
+    torch.manual_seed(seed)
+    np.random.seed(seed)
+    random.seed(seed)
+    try:
+        yield
+    finally:
+        set_rng_state(saved)
+        if torch.get_num_threads() != previous:
+            torch.set_num_threads(previous)

@@ -1,14 +1,18 @@
 """The training engine: any registered model, the papers' settings, a resumable run directory.
 
 :func:`train` takes a :class:`TrainConfig` (or a dict of its fields), resolves every unset
-field from the model's paper (:func:`genrekit.models.info`), and writes a run directory::
+field from the model's paper (:func:`genrekit.models.info`), prepares the data
+(:func:`genrekit.data.prepare`) and writes a run directory (:class:`genrekit.runs.RunDir`:
+``config.yaml``, ``curves.csv``, ``metrics.json``, ``predictions.npz``, ``checkpoints/``, or
+``model.pkl`` for a classical model). :func:`fit` and :func:`fit_classical` are the engines
+themselves, for callers that bring their own arrays.
 
-    RUN_DIR/config.yaml          the resolved configuration (reproduces the run)
-    RUN_DIR/curves.csv           one row per epoch: losses, clip and track accuracies, seconds
-    RUN_DIR/metrics.json         final metrics on the validation and test tracks (best weights)
-    RUN_DIR/predictions.npz      clip probabilities of every validation / test track
-    RUN_DIR/checkpoints/last.pt  everything needed to resume (weights, optimiser, RNG states, history)
-    RUN_DIR/checkpoints/best.pt  the weights with the best validation track accuracy
+A network run is a :class:`NetworkRun`, in the spirit of asteroid's ``System`` / Lightning's
+module: :meth:`~NetworkRun.train_epoch` (one pass over the training clips),
+:meth:`~NetworkRun.validate`, :meth:`~NetworkRun.checkpoint`, :meth:`~NetworkRun.restore` (resume)
+and :meth:`~NetworkRun.score`; :func:`fit` strings them together. The process-wide state a run
+sets (torch's thread count, the seeds of the global random generators) is set and restored by
+:func:`genrekit.threads.seeded`, and the caller's arrays are never modified.
 
 Training is deterministic for a seed: the clip order of epoch ``e`` is drawn from
 ``(seed, e)`` and the torch RNG state (dropout) is checkpointed, so a run killed after an
@@ -26,30 +30,28 @@ or fed as they are (``normalize="none"``, as the papers' Keras code did).
 
 from __future__ import annotations
 
-import csv
 import dataclasses
-import io
-import json
 import os
-import random
 import sys
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import torch
-import yaml
 from torch import nn
 
 from genrekit import aggregation, models
-from genrekit.errors import ConfigError, GenrekitError
+from genrekit.data import TrackData, prepare
+from genrekit.errors import ConfigError
+from genrekit.evaluation.metrics import classification
 from genrekit.features import clips as clipping
-from genrekit.files import atomic_write, atomic_write_text
+from genrekit.models.assembly import Network, Standardize, build_model, pipeline, sample_vectors
 from genrekit.progress import Progress
+from genrekit.runs import RunDir, plain
+from genrekit.threads import rng_state, seeded, set_rng_state
 
-__all__ = ["TrainConfig", "Standardize", "TrackData", "train", "load_run", "evaluate", "clip_probabilities",
+__all__ = ["TrainConfig", "NetworkRun", "train", "fit", "fit_classical", "evaluate", "clip_probabilities",
            "make_optimizer", "resolve_precision"]
 
 
@@ -133,75 +135,35 @@ class TrainConfig:
         return cls(**data)
 
     def resolved(self) -> "TrainConfig":
-        """A copy with every paper default filled in."""
+        """A copy with every paper default filled in (a classical model: one fit, no epochs)."""
         values = dataclasses.asdict(self)
-        if is_classical(self.model):
-            # Wang's baselines: summary vectors (or vectors derived from the log-mel when the
-            # data has no audio), one fit, majority vote over a track's segments. Transfer models:
-            # musicnn embeddings averaged over the track, one fit.
-            from genrekit.models import transfer
-
-            if transfer.is_transfer(self.model):
-                features, rule = transfer.default_features(self.model, self.dataset), "mean"
-            else:
-                features, rule = ("coarse_mel" if self.dataset == "coarse-mel" else "summary"), "vote"
-            values.update(features=values["features"] or features, optimizer={}, batch_size=1, epochs=1,
-                          sampling="fixed", aggregation=values["aggregation"] or rule, patience=0)
-            return TrainConfig(**values)
-        defaults = models.info(self.model).training_defaults()
-        if values["features"] is None and values["dataset"] == "coarse-mel":
-            values["features"] = models.info(self.model).coarse_features  # coarse_mel, or made from it
-        for key in ("features", "optimizer", "batch_size", "epochs", "sampling", "aggregation"):
-            if values[key] is None:
+        info = models.info(self.model)
+        defaults = info.training_defaults()
+        if values["features"] is None:
+            values["features"] = info.coarse_features if values["dataset"] == "coarse-mel" else defaults["features"]
+        # A classical model is fitted once: its optimiser, batches, epochs, sampling and patience are fixed.
+        fixed = {"optimizer", "batch_size", "epochs", "sampling", "patience"} if info.kind == "classical" else set()
+        for key in ("optimizer", "batch_size", "epochs", "sampling", "aggregation"):
+            if values[key] is None or key in fixed:
                 values[key] = defaults[key]
-        if values["patience"] is None:
+        if values["patience"] is None or "patience" in fixed:
             values["patience"] = defaults["patience"] or 0
-        if values["sampling"] not in ("fixed", "random_crop"):
-            raise ConfigError(f"sampling must be 'fixed' or 'random_crop', got {values['sampling']!r}")
-        if values["aggregation"] not in aggregation.RULES:
-            raise ConfigError(f"aggregation must be one of {aggregation.RULES}, got {values['aggregation']!r}")
-        if values["precision"] not in ("auto", "fp32", "bf16"):
-            raise ConfigError(f"precision must be auto, fp32 or bf16, got {values['precision']!r}")
-        if values["normalize"] not in ("band", "none"):
-            raise ConfigError(f"normalize must be 'band' or 'none', got {values['normalize']!r}")
-        if values["epochs"] < 1 or values["batch_size"] < 1:
-            raise ConfigError("epochs and batch_size must be at least 1")
+        _check(values)
         return TrainConfig(**values)
 
 
-class Standardize(nn.Module):
-    """Per-band standardisation with statistics of the training set, kept with the model.
-
-    Input and output ``[batch, bands, frames]``.
-    """
-
-    def __init__(self, mean: torch.Tensor, std: torch.Tensor):
-        super().__init__()
-        self.register_buffer("mean", mean.reshape(1, -1, 1).float())
-        self.register_buffer("std", std.reshape(1, -1, 1).float())
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return (x - self.mean) / self.std
-
-
-@dataclass
-class TrackData:
-    """The feature arrays and labels of a set of tracks.
-
-    Attributes
-    ----------
-    ids : list of str
-    features : list of np.ndarray [shape=(bands, n_frames)], float32
-        At least one clip long (shorter tracks are padded by the clip policy).
-    labels : np.ndarray [shape=(n_tracks,)], int64
-    """
-
-    ids: list[str]
-    features: list[np.ndarray]
-    labels: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.ids)
+def _check(values: dict) -> None:
+    """``ConfigError`` for a resolved setting out of its range."""
+    if values["sampling"] not in ("fixed", "random_crop"):
+        raise ConfigError(f"sampling must be 'fixed' or 'random_crop', got {values['sampling']!r}")
+    if values["aggregation"] not in aggregation.RULES:
+        raise ConfigError(f"aggregation must be one of {aggregation.RULES}, got {values['aggregation']!r}")
+    if values["precision"] not in ("auto", "fp32", "bf16"):
+        raise ConfigError(f"precision must be auto, fp32 or bf16, got {values['precision']!r}")
+    if values["normalize"] not in ("band", "none"):
+        raise ConfigError(f"normalize must be 'band' or 'none', got {values['normalize']!r}")
+    if values["epochs"] < 1 or values["batch_size"] < 1:
+        raise ConfigError("epochs and batch_size must be at least 1")
 
 
 def _device(name: str) -> torch.device:
@@ -296,56 +258,27 @@ def evaluate(per_track: list[np.ndarray], labels: np.ndarray, rule: str, n_class
     """
     if not per_track:
         return {}
-    decisions = aggregation.decide_tracks(per_track, rule)
+    tracks = classification(labels, aggregation.decide_tracks(per_track, rule), n_classes)
     clip_labels = np.concatenate([np.full(p.shape[0], y) for p, y in zip(per_track, labels)])
     stacked = np.concatenate(per_track)
-    confusion = np.zeros((n_classes, n_classes), dtype=np.int64)
-    np.add.at(confusion, (labels, decisions), 1)
-    support = confusion.sum(axis=1)
-    recall = np.divide(np.diag(confusion), support, out=np.full(n_classes, np.nan), where=support > 0)
     return {
-        "track_accuracy": float((decisions == labels).mean()),
+        "track_accuracy": tracks["accuracy"],
         "clip_accuracy": float((stacked.argmax(axis=1) == clip_labels).mean()),
         "loss": float(-np.log(np.maximum(stacked[np.arange(len(clip_labels)), clip_labels], 1e-12)).mean()),
-        "confusion": confusion.tolist(),
-        "recall": [None if np.isnan(r) else float(r) for r in recall],
+        "confusion": tracks["confusion"].tolist(),
+        "recall": tracks["recall"],
         "n_tracks": int(len(labels)),
         "n_clips": int(len(clip_labels)),
     }
 
 
-def _rng_state() -> dict:
-    return {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate(),
-            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None}
+def _padded(data: TrackData, frames: int) -> TrackData:
+    """A copy of ``data`` with float32 features, tracks shorter than one clip padded (``data`` is not changed)."""
+    def pad(values: np.ndarray) -> np.ndarray:
+        values = np.asarray(values, dtype=np.float32)
+        return clipping.clip_frames(values, frames, frames, "pad")[0] if values.shape[1] < frames else values
 
-
-def _set_rng_state(state: dict) -> None:
-    torch.set_rng_state(state["torch"])
-    np.random.set_state(state["numpy"])
-    random.setstate(state["python"])
-    if state.get("cuda") is not None and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
-
-
-def _save(path: Path, obj: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, lambda stream: torch.save(obj, stream))
-
-
-CURVE_FIELDS = ["epoch", "train_loss", "train_clip_accuracy", "valid_loss", "valid_clip_accuracy",
-                "valid_track_accuracy", "seconds"]
-
-
-def _write_curves(path: Path, history: list[dict]) -> None:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=CURVE_FIELDS, extrasaction="ignore")
-    writer.writeheader()
-    writer.writerows(history)
-    atomic_write_text(path, buffer.getvalue())
-
-
-def _pad_short(values: np.ndarray, frames: int) -> np.ndarray:
-    return clipping.clip_frames(values, frames, frames, "pad")[0] if values.shape[1] < frames else values
+    return dataclasses.replace(data, features=[pad(v) for v in data.features])
 
 
 def _standardizer(train: TrackData) -> Standardize:
@@ -361,196 +294,272 @@ def _standardizer(train: TrackData) -> Standardize:
     return Standardize(torch.from_numpy(mean.astype(np.float32)), torch.from_numpy(std.astype(np.float32)))
 
 
-def build_model(config: TrainConfig, n_bands: int, n_frames: int, n_classes: int,
-                standardize: Standardize | None) -> nn.Module:
-    """The registered network, preceded by the standardisation when ``normalize == "band"``."""
-    net = models.build(config.model, n_bands=n_bands, n_frames=n_frames, n_classes=n_classes, **config.model_args)
-    if standardize is None:
-        standardize = Standardize(torch.zeros(n_bands), torch.ones(n_bands))
-    return _Classifier(standardize, net, normalize=config.normalize == "band")
-
-
-class _Classifier(nn.Module):
-    """Standardisation (optional) + network; ``regularization`` is the network's."""
-
-    def __init__(self, standardize: Standardize, net: nn.Module, normalize: bool):
-        super().__init__()
-        self.standardize = standardize
-        self.net = net
-        self.normalize = normalize
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(self.standardize(x) if self.normalize else x)
-
-    def regularization(self) -> torch.Tensor:
-        return models.regularization(self.net)
-
-    def for_inference(self) -> "_Classifier":
-        """For scoring only: the network's own faster equivalent where it has one (its ``for_inference``,
-        e.g. :meth:`genrekit.models.transfer.TransferNetwork.for_inference`), in eval mode. The weights as
-        trained stay available to save (:meth:`training_state`)."""
-        if hasattr(self.net, "for_inference"):
-            self._training_state = {k: v.clone() for k, v in self.state_dict().items()}
-            self.net = self.net.for_inference()
-        return self.eval()
-
-    def training_state(self) -> dict[str, torch.Tensor]:
-        """The ``state_dict`` of the network as built and trained (before :meth:`for_inference`), which
-        :func:`model_from_state` rebuilds."""
-        return getattr(self, "_training_state", None) or self.state_dict()
-
-
 def _log(message: str, enabled: bool) -> None:
     if enabled:
         print(message, file=sys.stderr, flush=True)
 
 
-def fit(config: TrainConfig, genres: list[str], train_data: TrackData, valid_data: TrackData,
-        test_data: TrackData, frames: int, hop: int, out: Path, resume: bool = False,
-        progress: bool = True, context: dict | None = None) -> dict[str, Any]:
-    """Train and evaluate on prepared track data; see :func:`train` for the run directory.
+class NetworkRun:
+    """One network's training in a run directory: the model, its optimiser, and where the run stands.
 
-    This is the engine itself, for callers that bring their own arrays (any feature source).
+    Built inside :func:`genrekit.threads.seeded` (the weights are initialised from the seeded
+    generators). :func:`fit` calls :meth:`restore` when resuming, :meth:`train` (per epoch:
+    :meth:`train_epoch`, :meth:`validate`, :meth:`checkpoint`), :meth:`load_best`, then :meth:`score`.
+
+    Parameters
+    ----------
+    config : TrainConfig
+        Resolved.
+    n_classes : int
+    train_data, valid_data : TrackData
+        Float32 features at least one clip long (``_padded``).
+    frames, hop : int
+        The clip grid.
+    run : RunDir
+    device : torch.device
+    progress : bool
     """
-    config = config.resolved()
-    out = Path(out)
-    checkpoints = out / "checkpoints"
-    if config.threads:
-        torch.set_num_threads(config.threads)
-    device = _device(config.device)
-    n_classes = len(genres)
-    for data in (train_data, valid_data, test_data):
-        data.features = [_pad_short(np.asarray(v, dtype=np.float32), frames) for v in data.features]
-    if not len(train_data):
-        raise ConfigError("the training split has no tracks")
-    n_bands = train_data.features[0].shape[0]
 
-    resolved = {**dataclasses.asdict(config), "clip_frames": frames, "clip_hop": hop, "genres": list(genres)}
-    config_path = out / "config.yaml"
-    state = None
-    if (checkpoints / "last.pt").exists():
-        if not resume:
-            raise ConfigError(f"{out} already holds a run; pass resume=True (--resume) to continue it, "
-                              "or choose another output folder")
-        saved = yaml.safe_load(config_path.read_text())
-        if saved != json.loads(json.dumps(resolved)):
-            changed = sorted(k for k in set(saved) | set(resolved) if saved.get(k) != resolved.get(k))
-            raise ConfigError(f"cannot resume {out}: the configuration changed ({', '.join(changed)})")
-        state = torch.load(checkpoints / "last.pt", map_location="cpu", weights_only=False)
-    out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(config_path, yaml.safe_dump(json.loads(json.dumps(resolved)), sort_keys=False))
+    def __init__(self, config: TrainConfig, n_classes: int, train_data: TrackData, valid_data: TrackData,
+                 frames: int, hop: int, run: RunDir, device: torch.device, progress: bool = True):
+        self.config, self.n_classes, self.run, self.progress = config, n_classes, run, progress
+        self.train_data, self.valid_data, self.frames, self.hop = train_data, valid_data, frames, hop
+        self.device = device
+        standardize = _standardizer(train_data) if config.normalize == "band" else None
+        self.model: Network = build_model(config.model, train_data.features[0].shape[0], frames, n_classes,
+                                          standardize, config.normalize, config.model_args).to(device)
+        self.optimizer = make_optimizer(self.model.parameters(), config.optimizer)
+        self.loss_fn = nn.CrossEntropyLoss()
+        self.history: list[dict] = []
+        self.best = {"epoch": 0, "track_accuracy": -1.0, "loss": float("inf")}
+        self.next_epoch = 1
+        self.stopped_early = False
+        self.grid = _grid(train_data, frames, hop)
+        self.precision = resolve_precision(config.precision, device)
 
-    torch.manual_seed(config.seed)
-    np.random.seed(config.seed)
-    random.seed(config.seed)
-    standardize = _standardizer(train_data) if config.normalize == "band" else None
-    model = build_model(config, n_bands, frames, n_classes, standardize).to(device)
-    optimizer = make_optimizer(model.parameters(), config.optimizer)
-    loss_fn = nn.CrossEntropyLoss()
-    history: list[dict] = []
-    best = {"epoch": 0, "track_accuracy": -1.0, "loss": float("inf")}
-    start_epoch = 1
-    if state is not None:
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        history, best = state["history"], state["best"]
-        start_epoch = state["epoch"] + 1
-        _set_rng_state(state["rng"])
-        _log(f"resuming {out} after epoch {state['epoch']}", progress)
-    stopped_early = bool(state and state.get("stopped"))
-    n_parameters = sum(p.numel() for p in model.net.parameters())
-    grid = _grid(train_data, frames, hop)
-    precision = resolve_precision(config.precision, device)
+    def restore(self, state: dict) -> None:
+        """Continue from a ``last`` checkpoint: weights, optimiser, history, RNG states."""
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.history, self.best = state["history"], state["best"]
+        self.next_epoch = state["epoch"] + 1
+        self.stopped_early = bool(state.get("stopped"))
+        set_rng_state(state["rng"])
+        _log(f"resuming {self.run.path} after epoch {state['epoch']}", self.progress)
 
-    for epoch in range(start_epoch, config.epochs + 1):
-        if stopped_early:
-            break
-        started = time.perf_counter()
-        order = np.random.default_rng([config.seed, epoch])
-        if config.sampling == "fixed":
-            starts = [grid[i] for i in order.permutation(len(grid))]
-        else:
-            tracks = order.permutation(len(train_data))
-            starts = [(int(t), int(order.integers(0, train_data.features[t].shape[1] - frames + 1)))
-                      for t in tracks]
-        model.train()
+    def train(self) -> None:
+        """Every remaining epoch, until the last or an early stop."""
+        for epoch in range(self.next_epoch, self.config.epochs + 1):
+            if self.stopped_early:
+                break
+            started = time.perf_counter()
+            row = {"epoch": epoch, **self.train_epoch(epoch), **self.validate()}
+            better = self.improved(row)
+            row["seconds"] = time.perf_counter() - started
+            self.history.append(row)
+            self.checkpoint(epoch, better)
+            self._report(row, better)
+
+    def epoch_clips(self, epoch: int) -> list[tuple[int, int]]:
+        """``(track, start)`` of every clip of epoch ``epoch``, in order: drawn from ``(seed, epoch)``."""
+        order = np.random.default_rng([self.config.seed, epoch])
+        if self.config.sampling == "fixed":
+            return [self.grid[i] for i in order.permutation(len(self.grid))]
+        tracks = order.permutation(len(self.train_data))
+        return [(int(t), int(order.integers(0, self.train_data.features[t].shape[1] - self.frames + 1)))
+                for t in tracks]
+
+    def train_epoch(self, epoch: int) -> dict[str, float]:
+        """One pass over the epoch's clips; ``train_loss`` and ``train_clip_accuracy``."""
+        starts = self.epoch_clips(epoch)
+        batch_size = self.config.batch_size
+        self.model.train()
         total_loss, correct, seen = 0.0, 0, 0
-        n_batches = -(-len(starts) // config.batch_size)
-        with Progress(n_batches, f"epoch {epoch}/{config.epochs}",
-                      enabled=progress and sys.stderr.isatty()) as bar:
-            for x, y in _batches(train_data, starts, frames, config.batch_size):
-                x, y = x.to(device), y.to(device)
-                with torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
-                    logits = model(x)
-                    loss = loss_fn(logits.float(), y)
-                objective = loss + model.regularization().to(device)
-                optimizer.zero_grad(set_to_none=True)
-                objective.backward()
-                optimizer.step()
+        with Progress(-(-len(starts) // batch_size), f"epoch {epoch}/{self.config.epochs}",
+                      enabled=self.progress and sys.stderr.isatty()) as bar:
+            for x, y in _batches(self.train_data, starts, self.frames, batch_size):
+                loss, logits, y = self.step(x, y)
                 total_loss += float(loss.detach()) * len(y)
                 correct += int((logits.argmax(dim=1) == y).sum())
                 seen += len(y)
                 bar.advance(info=f"loss {total_loss / seen:.3f} acc {correct / seen:.3f}")
-        row = {"epoch": epoch, "train_loss": total_loss / seen, "train_clip_accuracy": correct / seen}
-        if len(valid_data):
-            valid = evaluate(clip_probabilities(model, valid_data, frames, hop, device, precision=precision),
-                             valid_data.labels, config.aggregation, n_classes)
-            row.update(valid_loss=valid["loss"], valid_clip_accuracy=valid["clip_accuracy"],
-                       valid_track_accuracy=valid["track_accuracy"])
-            better = (valid["track_accuracy"], -valid["loss"]) > (best["track_accuracy"], -best["loss"])
-        else:
-            better = True  # no validation set: the last epoch is the model
-        row["seconds"] = time.perf_counter() - started
-        history.append(row)
+        return {"train_loss": total_loss / seen, "train_clip_accuracy": correct / seen}
+
+    def step(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """One optimiser step on a batch ``x [batch, bands, frames]``, ``y [batch]``; (loss, logits, y)."""
+        x, y = x.to(self.device), y.to(self.device)
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16"):
+            logits = self.model(x)
+            loss = self.loss_fn(logits.float(), y)
+        objective = loss + self.model.regularization().to(self.device)
+        self.optimizer.zero_grad(set_to_none=True)
+        objective.backward()
+        self.optimizer.step()
+        return loss, logits, y
+
+    def score(self, data: TrackData) -> list[np.ndarray]:
+        """Clip probabilities of every track of ``data`` on the fixed grid (:func:`clip_probabilities`)."""
+        return clip_probabilities(self.model, data, self.frames, self.hop, self.device, precision=self.precision)
+
+    def validate(self) -> dict[str, float]:
+        """``valid_loss``, ``valid_clip_accuracy``, ``valid_track_accuracy``; empty without validation tracks."""
+        if not len(self.valid_data):
+            return {}
+        valid = evaluate(self.score(self.valid_data), self.valid_data.labels, self.config.aggregation,
+                         self.n_classes)
+        return {"valid_loss": valid["loss"], "valid_clip_accuracy": valid["clip_accuracy"],
+                "valid_track_accuracy": valid["track_accuracy"]}
+
+    def improved(self, row: dict) -> bool:
+        """True when the epoch beats the best so far (track accuracy, then loss); always without validation."""
+        if "valid_loss" not in row:
+            return True  # no validation set: the last epoch is the model
+        return (row["valid_track_accuracy"], -row["valid_loss"]) > (self.best["track_accuracy"], -self.best["loss"])
+
+    def checkpoint(self, epoch: int, better: bool) -> None:
+        """Save ``best`` (when ``better``) and ``last``, decide on early stopping, rewrite the curves."""
         if better:
-            best = {"epoch": epoch, "track_accuracy": row.get("valid_track_accuracy", -1.0),
-                    "loss": row.get("valid_loss", float("inf"))}
-            _save(checkpoints / "best.pt", {"model": model.state_dict(), "epoch": epoch})
-        stopped_early = bool(config.patience) and epoch - best["epoch"] >= config.patience
-        _save(checkpoints / "last.pt", {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                                        "epoch": epoch, "history": history, "best": best, "rng": _rng_state(),
-                                        "stopped": stopped_early})
-        _write_curves(out / "curves.csv", history)
+            self.best = {"epoch": epoch, "track_accuracy": self.history[-1].get("valid_track_accuracy", -1.0),
+                         "loss": self.history[-1].get("valid_loss", float("inf"))}
+            self.run.save_checkpoint("best", {"model": self.model.state_dict(), "epoch": epoch})
+        patience = self.config.patience
+        self.stopped_early = bool(patience) and epoch - self.best["epoch"] >= patience
+        self.run.save_checkpoint("last", {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+                                          "epoch": epoch, "history": self.history, "best": self.best,
+                                          "rng": rng_state(), "stopped": self.stopped_early})
+        self.run.write_curves(self.history)
+
+    def load_best(self) -> None:
+        """Go back to the weights of the best epoch."""
+        self.model.load_state_dict(self.run.load_checkpoint("best")["model"])
+
+    def _report(self, row: dict, better: bool) -> None:
         valid_text = (f" | valid loss {row['valid_loss']:.3f} clip {row['valid_clip_accuracy']:.3f} "
                       f"track {row['valid_track_accuracy']:.3f}" if "valid_loss" in row else "")
-        _log(f"epoch {epoch}/{config.epochs} train loss {row['train_loss']:.3f} acc "
+        _log(f"epoch {row['epoch']}/{self.config.epochs} train loss {row['train_loss']:.3f} acc "
              f"{row['train_clip_accuracy']:.3f}{valid_text} | {row['seconds']:.1f} s"
-             + (" *" if better else "") + (" (early stop)" if stopped_early else ""), progress)
+             + (" *" if better else "") + (" (early stop)" if self.stopped_early else ""), self.progress)
 
-    best_state = torch.load(checkpoints / "best.pt", map_location="cpu", weights_only=False)
-    model.load_state_dict(best_state["model"])
-    results: dict[str, Any] = {}
-    arrays: dict[str, np.ndarray] = {}
-    for part, data in (("valid", valid_data), ("test", test_data)):
+
+def _resolved_config(config: TrainConfig, frames: int, hop: int, genres: list[str]) -> dict:
+    """What ``config.yaml`` records: the resolved configuration, the clip grid and the genres."""
+    return plain({**dataclasses.asdict(config), "clip_frames": frames, "clip_hop": hop, "genres": list(genres)})
+
+
+def _resume_state(run: RunDir, resolved: dict, resume: bool) -> dict | None:
+    """The ``last`` checkpoint to continue from, or None for a new run.
+
+    Raises
+    ------
+    ConfigError
+        The directory holds a run and ``resume`` is off, or the run's configuration differs.
+    """
+    if not run.resumable():
+        return None
+    if not resume:
+        raise ConfigError(f"{run.path} already holds a run; pass resume=True (--resume) to continue it, "
+                          "or choose another output folder")
+    saved = run.read_config()
+    if saved != resolved:
+        changed = sorted(k for k in set(saved) | set(resolved) if saved.get(k) != resolved.get(k))
+        raise ConfigError(f"cannot resume {run.path}: the configuration changed ({', '.join(changed)})")
+    return run.load_checkpoint("last")
+
+
+def _test(score: Callable[[TrackData], list[np.ndarray]], parts: dict[str, TrackData], rule: str,
+          n_classes: int, run: RunDir) -> dict[str, dict]:
+    """Metrics of every non-empty part (``valid``, ``test``), its clip probabilities saved in the run."""
+    results, predictions = {}, {}
+    for part, data in parts.items():
         if not len(data):
             continue
-        per_track = clip_probabilities(model, data, frames, hop, device, precision=precision)
-        results[part] = evaluate(per_track, data.labels, config.aggregation, n_classes)
-        arrays[f"{part}_ids"] = np.array(data.ids)
-        arrays[f"{part}_labels"] = data.labels
-        arrays[f"{part}_offsets"] = np.cumsum([0] + [p.shape[0] for p in per_track])
-        arrays[f"{part}_probabilities"] = np.concatenate(per_track).astype(np.float32)
-    atomic_write(out / "predictions.npz", lambda stream: np.savez(stream, **arrays))
-    metrics = {
-        "model": config.model,
-        "paper": models.info(config.model).paper,
-        "dataset": config.dataset,
-        "split": (context or {}).get("split", config.split),
-        "genres": list(genres),
-        "n_parameters": int(n_parameters),
-        "epochs_run": len(history),
-        "best_epoch": best["epoch"],
-        "stopped_early": stopped_early,
-        "train_tracks": len(train_data),
-        "train_seconds": float(sum(r["seconds"] for r in history)),
-        "aggregation": config.aggregation,
-        "device": device.type,
-        "precision": precision,
-        **results,
-        **{k: v for k, v in (context or {}).items() if k != "split"},
-    }
-    atomic_write_text(out / "metrics.json", json.dumps(metrics, indent=2))
+        per_track = score(data)
+        results[part] = evaluate(per_track, data.labels, rule, n_classes)
+        predictions[part] = (data.ids, data.labels, per_track)
+    run.write_predictions(predictions)
+    return results
+
+
+def _metrics(config: TrainConfig, genres: list[str], context: dict | None, results: dict, **fields) -> dict:
+    """``metrics.json``: what was trained on what, ``fields``, the parts' metrics and the data's context."""
+    context = context or {}
+    return {"model": config.model, "paper": models.info(config.model).paper, "dataset": config.dataset,
+            "split": context.get("split", config.split), "genres": list(genres), **fields, **results,
+            **{k: v for k, v in context.items() if k != "split"}}
+
+
+def fit(config: TrainConfig, genres: list[str], train_data: TrackData, valid_data: TrackData,
+        test_data: TrackData, frames: int, hop: int, out: str | os.PathLike, resume: bool = False,
+        progress: bool = True, context: dict | None = None) -> dict[str, Any]:
+    """Train and evaluate a network on prepared track data; see :func:`train` for the run directory.
+
+    This is the engine itself, for callers that bring their own arrays (any feature source). The
+    arrays are not modified; torch's thread count and the global RNGs are restored on return.
+    """
+    config = config.resolved()
+    run = RunDir(out)
+    device = _device(config.device)
+    train_data, valid_data, test_data = (_padded(d, frames) for d in (train_data, valid_data, test_data))
+    if not len(train_data):
+        raise ConfigError("the training split has no tracks")
+    resolved = _resolved_config(config, frames, hop, genres)
+    state = _resume_state(run, resolved, resume)
+    run.write_config(resolved)
+    with seeded(config.seed, config.threads):
+        network = NetworkRun(config, len(genres), train_data, valid_data, frames, hop, run, device, progress)
+        if state is not None:
+            network.restore(state)
+        network.train()
+        network.load_best()
+        results = _test(network.score, {"valid": valid_data, "test": test_data}, config.aggregation, len(genres),
+                        run)
+    history = network.history
+    metrics = _metrics(config, genres, context, results,
+                       n_parameters=int(sum(p.numel() for p in network.model.net.parameters())),
+                       epochs_run=len(history), best_epoch=network.best["epoch"],
+                       stopped_early=network.stopped_early, train_tracks=len(train_data),
+                       train_seconds=float(sum(r["seconds"] for r in history)), aggregation=config.aggregation,
+                       device=device.type, precision=network.precision)
+    run.write_metrics(metrics)
     return metrics
+
+
+def fit_classical(config: TrainConfig, genres: list[str], train_data: TrackData, valid_data: TrackData,
+                  test_data: TrackData, frames: int, hop: int, out: str | os.PathLike, resume: bool = False,
+                  progress: bool = True, context: dict | None = None) -> dict[str, Any]:
+    """Fit a classical model (``ModelInfo.kind == "classical"``) and write its run directory (same metrics
+    as :func:`fit`; the fitted pipeline in ``model.pkl``)."""
+    config = config.resolved()
+    run = RunDir(out)
+    run.write_config(_resolved_config(config, frames, hop, genres))
+    started = time.perf_counter()
+    samples = [sample_vectors(v, config.model, config.model_args) for v in train_data.features]
+    x = np.concatenate(samples)
+    y = np.concatenate([np.full(len(s), label) for s, label in zip(samples, train_data.labels)])
+    fitted = pipeline(config.model, config.seed, config.model_args).fit(x, y)
+    seconds = time.perf_counter() - started
+
+    def score(data: TrackData) -> list[np.ndarray]:
+        per_track = []
+        for values in data.features:
+            scores = fitted.predict_proba(sample_vectors(values, config.model, config.model_args))
+            probabilities = np.zeros((scores.shape[0], len(genres)))
+            probabilities[:, fitted.classes_] = scores  # classes absent from training get 0
+            per_track.append(probabilities)
+        return per_track
+
+    results = _test(score, {"valid": valid_data, "test": test_data}, config.aggregation, len(genres), run)
+    run.save_pipeline(fitted)
+    metrics = _metrics(config, genres, context, results, train_tracks=len(train_data), train_seconds=seconds,
+                       aggregation=config.aggregation)
+    run.write_metrics(metrics)
+    _log(f"{config.model}: valid track accuracy {results.get('valid', {}).get('track_accuracy', float('nan')):.3f}, "
+         f"test {results.get('test', {}).get('track_accuracy', float('nan')):.3f}", progress)
+    return metrics
+
+
+#: The engine of each kind of model (``ModelInfo.kind``).
+ENGINES = {"network": fit, "classical": fit_classical}
 
 
 def train(config: TrainConfig | dict, out: str | os.PathLike, resume: bool = False,
@@ -573,147 +582,13 @@ def train(config: TrainConfig | dict, out: str | os.PathLike, resume: bool = Fal
         The contents of ``metrics.json``: ``valid`` and ``test`` metrics (track and clip
         accuracy, loss, confusion matrix, per-genre recall), epochs, best epoch, timing.
     """
-    from genrekit.data import prepare  # the data layer: datasets + features -> track arrays
-
     if isinstance(config, dict):
         config = TrainConfig.from_dict(config)
     config = config.resolved()
-    out = Path(out)
-    if resume and (out / "metrics.json").exists() and not (out / "checkpoints" / "last.pt").exists():
-        return json.loads((out / "metrics.json").read_text())  # a finished classical run
+    run = RunDir(out)
+    if resume and run.finished() and not run.resumable():
+        return run.read_metrics()  # a finished classical run
     prepared = prepare(config, progress=progress)
-    engine = fit_classical if is_classical(config.model) else fit
+    engine = ENGINES[models.info(config.model).kind]
     return engine(config, prepared.genres, prepared.train, prepared.valid, prepared.test, prepared.frames,
                   prepared.hop, out, resume=resume, progress=progress, context=prepared.context)
-
-
-def is_classical(name: str) -> bool:
-    """True for models fitted once by scikit-learn on vectors: Wang's classical baselines
-    (``genrekit.models.classical``) and the musicnn transfer heads (``genrekit.models.transfer``)."""
-    from genrekit.models import classical, transfer
-
-    return name in classical.BASELINES or transfer.is_transfer(name)
-
-
-def sample_vectors(values: np.ndarray, model: str, model_args: dict | None = None) -> np.ndarray:
-    """The samples ``[n, features]`` a classical model reads from one track's (or window's) features.
-
-    Transfer models: the chosen musicnn layers (``model_args["layers"]``) averaged over the patches,
-    one sample. Baselines: summary columns as they are (one per segment), else a log-mel summary.
-    """
-    from genrekit.features.summary import feature_names, log_mel_summary
-    from genrekit.models import transfer
-
-    if transfer.is_transfer(model):
-        return transfer.track_vector(values, (model_args or {}).get("layers", transfer.DEFAULT_LAYERS))[None]
-    if values.shape[0] == len(feature_names()):  # a summary spec: one column per segment
-        return values.T
-    return log_mel_summary(values)[None]
-
-
-def _classical_pipeline(config: TrainConfig):
-    """The unfitted scikit-learn pipeline of a classical or transfer run."""
-    from genrekit.models import classical, transfer
-
-    if transfer.is_transfer(config.model):
-        return transfer.build_head(config.model, config.seed, config.model_args.get("C"))
-    return classical.build(config.model, config.seed)
-
-
-def fit_classical(config: TrainConfig, genres: list[str], train_data: TrackData, valid_data: TrackData,
-                  test_data: TrackData, frames: int, hop: int, out: Path, resume: bool = False,
-                  progress: bool = True, context: dict | None = None) -> dict[str, Any]:
-    """Fit a classical baseline and write its run directory (same metrics as :func:`fit`)."""
-    import pickle
-
-    config = config.resolved()
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    resolved = {**dataclasses.asdict(config), "clip_frames": frames, "clip_hop": hop, "genres": list(genres)}
-    atomic_write_text(out / "config.yaml", yaml.safe_dump(json.loads(json.dumps(resolved)), sort_keys=False))
-    started = time.perf_counter()
-    samples = [sample_vectors(v, config.model, config.model_args) for v in train_data.features]
-    x = np.concatenate(samples)
-    y = np.concatenate([np.full(len(s), label) for s, label in zip(samples, train_data.labels)])
-    pipeline = _classical_pipeline(config).fit(x, y)
-    seconds = time.perf_counter() - started
-    results, arrays = {}, {}
-    for part, data in (("valid", valid_data), ("test", test_data)):
-        if not len(data):
-            continue
-        per_track = []
-        for values in data.features:
-            scores = pipeline.predict_proba(sample_vectors(values, config.model, config.model_args))
-            probabilities = np.zeros((scores.shape[0], len(genres)))
-            probabilities[:, pipeline.classes_] = scores  # classes absent from training get 0
-            per_track.append(probabilities)
-        results[part] = evaluate(per_track, data.labels, config.aggregation, len(genres))
-        arrays[f"{part}_ids"] = np.array(data.ids)
-        arrays[f"{part}_labels"] = data.labels
-        arrays[f"{part}_offsets"] = np.cumsum([0] + [p.shape[0] for p in per_track])
-        arrays[f"{part}_probabilities"] = np.concatenate(per_track).astype(np.float32)
-    atomic_write(out / "model.pkl", lambda stream: pickle.dump(pipeline, stream))
-    atomic_write(out / "predictions.npz", lambda stream: np.savez(stream, **arrays))
-    from genrekit.models import transfer
-
-    paper = ("musicnn transfer (Pons & Serra 2019 embeddings + scikit-learn head)" if transfer.is_transfer(config.model)
-             else "Wang, Table II (classical baseline)")
-    metrics = {"model": config.model, "paper": paper, "dataset": config.dataset,
-               "split": (context or {}).get("split", config.split), "genres": list(genres),
-               "train_tracks": len(train_data), "train_seconds": seconds, "aggregation": config.aggregation,
-               **results, **{k: v for k, v in (context or {}).items() if k != "split"}}
-    atomic_write_text(out / "metrics.json", json.dumps(metrics, indent=2))
-    _log(f"{config.model}: valid track accuracy {results.get('valid', {}).get('track_accuracy', float('nan')):.3f}, "
-         f"test {results.get('test', {}).get('track_accuracy', float('nan')):.3f}", progress)
-    return metrics
-
-
-def load_run(run_dir: str | os.PathLike, which: str = "best") -> tuple[nn.Module, dict]:
-    """Rebuild a trained model from a run directory.
-
-    Returns
-    -------
-    model : torch.nn.Module
-        In eval mode, on the CPU; input ``[batch, bands, frames]`` as in training.
-    config : dict
-        The resolved configuration (``genres``, ``clip_frames``, ``clip_hop``, ``features``...).
-    """
-    config = run_config(run_dir)
-    try:
-        state = torch.load(Path(run_dir) / "checkpoints" / f"{which}.pt", map_location="cpu", weights_only=False)
-    except FileNotFoundError as exc:
-        raise GenrekitError(f"{run_dir} is not a finished run directory ({exc.filename} is missing)") from None
-    return model_from_state(config, state["model"]), config
-
-
-def run_spec(config: dict):
-    """The feature spec a run was trained on, with its clip grid (``config``: :func:`run_config`)."""
-    from genrekit.data import feature_spec
-
-    return feature_spec(config["features"], config.get("clip_frames"), config.get("clip_hop"))
-
-
-def run_config(run_dir: str | os.PathLike) -> dict:
-    """The resolved configuration a run directory was trained with (its ``config.yaml``)."""
-    path = Path(run_dir) / "config.yaml"
-    try:
-        return yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise GenrekitError(f"{run_dir} is not a finished run directory ({path} is missing)") from None
-
-
-def model_from_state(config: dict, state: dict[str, torch.Tensor]) -> nn.Module:
-    """Rebuild a network from a run's resolved configuration and its ``state_dict``.
-
-    Returns
-    -------
-    torch.nn.Module
-        In eval mode, on the CPU; input ``[batch, bands, config["clip_frames"]]``.
-    """
-    train_config = TrainConfig.from_dict({k: v for k, v in config.items()
-                                          if k not in ("clip_frames", "clip_hop", "genres")})
-    n_bands = state["standardize.mean"].shape[1]
-    model = build_model(train_config, n_bands, config["clip_frames"], len(config["genres"]), None)
-    model.load_state_dict(state)
-    model.eval()
-    return model

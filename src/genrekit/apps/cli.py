@@ -172,9 +172,7 @@ def train(
     options = {"n_per_genre": n_per_genre, "seconds": seconds, "seed": seed} if dataset is DatasetName.synthetic else {}
     optimizer = None
     if lr is not None:
-        from genrekit.training import is_classical
-
-        if is_classical(model):
+        if models.info(model).kind == "classical":
             raise typer.BadParameter("--lr does not apply to a classical baseline")
         optimizer = {**models.info(model).optimizer, "lr": lr}
     config = TrainConfig(model=model, dataset=dataset.value, root=str(root) if root else None,
@@ -240,11 +238,14 @@ def demo(
     out: Path = typer.Option(Path(".demo"), "--out", help="Where the demo writes its data and cache."),
     n_per_genre: int = typer.Option(10, "--n-per-genre", help="Synthetic tracks per genre."),
     seconds: float = typer.Option(30.0, "--seconds", callback=finite(above=0), help="Length of each synthetic track."),
+    samples: Optional[Path] = typer.Option(None, "--samples", help="Real excerpts to classify at the end "
+                                           "(default: $GENREKIT_SHARED_DATA/gtzan-samples, else "
+                                           "../shared/data/gtzan-samples)."),
 ) -> None:
     """Run the main job on the embedded default: synthetic audio -> features -> summary."""
-    from genrekit.apps.demo import run
+    from genrekit.apps.demo import SAMPLES, run
 
-    run(out, n_per_genre=n_per_genre, seconds=seconds)
+    run(out, n_per_genre=n_per_genre, seconds=seconds, samples=samples or SAMPLES)
 
 
 plot_app = typer.Typer(help="Draw figures of a track's features.", no_args_is_help=True)

@@ -5,7 +5,9 @@ level, extracts Yang & Zhang's log-mel features in parallel into the cache, runs
 extraction again to show that it resumes from the cache, trains a network on the
 training tracks (early stopping on the validation tracks) and prints its accuracy and
 confusion matrix on the test tracks. Finally it classifies real music with the bundled
-model (``docs/models.md``): the GTZAN excerpts of ``../shared/data/gtzan-samples`` when
+model (``docs/models.md``): the GTZAN excerpts of ``$GENREKIT_SHARED_DATA/gtzan-samples``
+(default ``../shared/data``, relative to the working directory: ``make demo`` runs in the
+repository, beside ``shared/``; ``genrekit demo --samples DIR`` names another folder) when
 present, else the demo's own generated test tracks.
 """
 
@@ -18,6 +20,7 @@ from pathlib import Path
 
 from genrekit import datasets, features, models, training
 from genrekit.datasets import splits
+from genrekit.runs import RunDir
 
 __all__ = ["run", "confusion_table", "classify_samples"]
 
@@ -26,9 +29,9 @@ DEMO_MODEL = "yang2019_net2"
 DEMO_EPOCHS = 8
 #: Train / validation / test shares: 6/2/2 gives 20 test tracks with 10 tracks per genre.
 DEMO_SPLIT = (6, 2, 2)
-#: Real GTZAN excerpts beside the repository (not part of genrekit; used when present).
-SAMPLES = Path(os.environ.get("GENREKIT_SHARED_DATA", Path(__file__).resolve().parents[3].parent / "shared" / "data"),
-               "gtzan-samples")
+#: Real GTZAN excerpts (not part of genrekit; used when present): under $GENREKIT_SHARED_DATA, else under
+#: ../shared/data relative to the working directory (where ``make demo`` runs: the repository).
+SAMPLES = Path(os.environ.get("GENREKIT_SHARED_DATA", Path("..", "shared", "data")), "gtzan-samples")
 
 
 def confusion_table(confusion, genres) -> str:
@@ -111,14 +114,16 @@ def run(out: str | Path = ".demo", n_per_genre: int = 10, seconds: float = 30.0,
                                   split="holdout:" + "/".join(map(str, DEMO_SPLIT)), features=spec,
                                   epochs=epochs, patience=3,
                                   cache=str(out / "cache"))
-    shutil.rmtree(out / "run", ignore_errors=True)  # the demo always shows a whole training run
-    metrics = training.train(config, out / "run")
+    run_dir = RunDir(out / "run")
+    shutil.rmtree(run_dir.path, ignore_errors=True)  # the demo always shows a whole training run
+    metrics = training.train(config, run_dir.path)
     test = metrics["test"]
     echo(f"test accuracy on {test['n_tracks']} held-out synthetic tracks: {test['track_accuracy']:.1%} "
          f"(track level, {metrics['aggregation']} of clip probabilities), clip accuracy {test['clip_accuracy']:.1%}")
     echo("confusion matrix (rows: true genre, columns: predicted):")
     echo(confusion_table(test["confusion"], metrics["genres"]))
-    echo(f"run directory: {out / 'run'} (config.yaml, curves.csv, metrics.json, checkpoints/)")
+    echo(f"run directory: {run_dir.path} ({run_dir.CONFIG}, {run_dir.CURVES}, {run_dir.METRICS}, "
+         f"{run_dir.CHECKPOINTS}/)")
 
     if samples is not None and Path(samples).is_dir():
         files = sorted(str(p) for p in Path(samples).iterdir() if p.suffix.lower() in (".wav", ".au"))

@@ -38,7 +38,7 @@ _CACHE = typer.Option(None, "--cache", "-c", help="Feature cache folder.")
 
 
 def _load(run: Path):
-    from genrekit.training import load_run
+    from genrekit.runs import load_run
 
     return load_run(run)
 
@@ -182,7 +182,7 @@ def feature_maps(
     """Outputs of every convolutional layer for one clip, one column per run (Yang & Zhang 2019, Fig. 6)."""
     from genrekit.errors import ConfigError
     from genrekit.explain import feature_maps as maps_of, inputs, plot_feature_maps
-    from genrekit.training import run_spec
+    from genrekit.runs import run_spec
 
     columns, arrays, label = {}, {}, None
     for run_dir in run:

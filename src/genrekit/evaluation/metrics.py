@@ -13,7 +13,7 @@ import numpy as np
 
 from genrekit.errors import ConfigError
 
-__all__ = ["bootstrap_ci", "summarize", "recall", "BOOTSTRAP_RESAMPLES"]
+__all__ = ["bootstrap_ci", "summarize", "classification", "confusion_matrix", "recall", "BOOTSTRAP_RESAMPLES"]
 
 #: Resamples of every bootstrap interval.
 BOOTSTRAP_RESAMPLES = 2000
@@ -63,3 +63,43 @@ def recall(confusion: np.ndarray) -> list[float | None]:
     confusion = np.asarray(confusion, dtype=np.float64)
     support = confusion.sum(axis=1)
     return [float(confusion[i, i] / support[i]) if support[i] else None for i in range(len(support))]
+
+
+def confusion_matrix(labels: np.ndarray, decisions: np.ndarray, n_classes: int) -> np.ndarray:
+    """Track counts ``[true][predicted]``.
+
+    Parameters
+    ----------
+    labels, decisions : np.ndarray [shape=(n_tracks,)], int
+        True and decided class of every track.
+    n_classes : int
+
+    Returns
+    -------
+    np.ndarray [shape=(n_classes, n_classes)], int64
+    """
+    confusion = np.zeros((n_classes, n_classes), dtype=np.int64)
+    np.add.at(confusion, (np.asarray(labels, dtype=np.int64), np.asarray(decisions, dtype=np.int64)), 1)
+    return confusion
+
+
+def classification(labels: np.ndarray, decisions: np.ndarray, n_classes: int) -> dict:
+    """The metrics of a set of decisions: what training, the protocols and the report all count.
+
+    Parameters
+    ----------
+    labels, decisions : np.ndarray [shape=(n_tracks,)], int
+        True and decided class of every track.
+    n_classes : int
+
+    Returns
+    -------
+    dict
+        ``accuracy`` (float), ``correct`` (``[n_tracks]`` float64, 1 where right: what
+        :func:`bootstrap_ci` resamples), ``confusion`` (:func:`confusion_matrix`) and ``recall``
+        (:func:`recall`, one value or None per class).
+    """
+    correct = (np.asarray(decisions) == np.asarray(labels)).astype(np.float64)
+    confusion = confusion_matrix(labels, decisions, n_classes)
+    return {"accuracy": float(correct.mean()) if correct.size else float("nan"), "correct": correct,
+            "confusion": confusion, "recall": recall(confusion)}

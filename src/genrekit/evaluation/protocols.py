@@ -38,12 +38,12 @@ import yaml
 import genrekit
 from genrekit import aggregation
 from genrekit.errors import ConfigError
-from genrekit.evaluation.metrics import bootstrap_ci, recall, summarize
+from genrekit.evaluation.metrics import bootstrap_ci, classification, recall, summarize
+from genrekit.evaluation.report import BUDGETS
 from genrekit.files import atomic_write_text
+from genrekit.runs import RunDir
 
 __all__ = ["Recipe", "SystemRecipe", "papers", "load_recipe", "reproduce", "BUDGETS"]
-
-BUDGETS = ("full", "quick")
 
 
 @dataclass
@@ -63,9 +63,9 @@ class SystemRecipe:
     def kind(self) -> str:
         if self.fusion:
             return "fusion"
-        from genrekit.training import is_classical
+        from genrekit import models
 
-        return "classical" if is_classical(self.model) else "network"
+        return models.info(self.model).kind
 
 
 @dataclass
@@ -130,11 +130,7 @@ def _versions() -> dict[str, str]:
 
 def _test_predictions(run_dir: Path) -> dict[str, Any]:
     """Test-track clip probabilities of a finished run, from its predictions.npz."""
-    with np.load(run_dir / "predictions.npz", allow_pickle=False) as saved:
-        offsets = saved["test_offsets"]
-        probabilities = saved["test_probabilities"]
-        return {"ids": [str(i) for i in saved["test_ids"]], "labels": saved["test_labels"],
-                "clips": [probabilities[offsets[i]:offsets[i + 1]] for i in range(len(offsets) - 1)]}
+    return RunDir(run_dir).read_predictions("test")
 
 
 def _system_summary(system: SystemRecipe, per_run: list[dict], n_classes: int, run_dirs: list[str]) -> dict:
@@ -154,10 +150,7 @@ def _system_summary(system: SystemRecipe, per_run: list[dict], n_classes: int, r
 
 def _decisions(predictions: dict, rule: str, n_classes: int) -> dict:
     decided = aggregation.decide_tracks(predictions["clips"], rule)
-    labels = np.asarray(predictions["labels"])
-    confusion = np.zeros((n_classes, n_classes), dtype=np.int64)
-    np.add.at(confusion, (labels, decided), 1)
-    return {"correct": (decided == labels).astype(np.float64), "confusion": confusion}
+    return classification(predictions["labels"], decided, n_classes)
 
 
 def _fuse(a: dict, b: dict, rule: str, n_classes: int) -> dict:
@@ -165,10 +158,7 @@ def _fuse(a: dict, b: dict, rule: str, n_classes: int) -> dict:
         raise ConfigError("cannot fuse runs that were tested on different tracks")
     fuse = aggregation.fusion1 if rule == "fusion1" else aggregation.fusion2
     decided = np.array([fuse(p, q) for p, q in zip(a["clips"], b["clips"])])
-    labels = np.asarray(a["labels"])
-    confusion = np.zeros((n_classes, n_classes), dtype=np.int64)
-    np.add.at(confusion, (labels, decided), 1)
-    return {"correct": (decided == labels).astype(np.float64), "confusion": confusion}
+    return classification(a["labels"], decided, n_classes)
 
 
 def reproduce(paper: str, dataset: str = "synthetic", root: str | os.PathLike | None = None,
@@ -282,12 +272,11 @@ def reproduce(paper: str, dataset: str = "synthetic", root: str | os.PathLike | 
                     if budget != "quick" and note not in deviations:
                         deviations.append(note)
             run_dir = out / "runs" / system.name.replace(" ", "_") / f"run-{run:02d}"
-            finished = run_dir / "metrics.json"
-            if finished.exists():
-                metrics = json.loads(finished.read_text())
+            finished = RunDir(run_dir)
+            if finished.finished():
+                metrics = finished.read_metrics()
             else:
-                metrics = train(config, run_dir, resume=(run_dir / "checkpoints" / "last.pt").exists(),
-                                progress=progress)
+                metrics = train(config, run_dir, resume=finished.resumable(), progress=progress)
             saved = _test_predictions(run_dir)
             rule = metrics.get("aggregation", config.resolved().aggregation)
             decided = _decisions(saved, rule, n_classes)

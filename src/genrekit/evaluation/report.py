@@ -35,6 +35,7 @@ from typing import Any, Callable, Sequence, Union
 
 from genrekit.errors import ConfigError
 from genrekit.files import atomic_write, atomic_write_text
+from genrekit.runs import RunDir
 
 __all__ = ["RESULTS_FILE", "KINDS", "BUDGETS", "validate_results", "load_results", "write_report", "combine",
            "read_curves", "plot_confusion", "plot_curves", "plot_accuracy"]
@@ -743,7 +744,7 @@ class _Reproduction:
         """``(run name, columns)`` of every run dir with a curves.csv, and the run dirs without one."""
         found, missing = [], []
         for run_dir in system.get("run_dirs") or []:
-            path = self.directory / run_dir / "curves.csv"
+            path = RunDir(self.directory / run_dir).curves_path
             if path.is_file():
                 found.append((run_dir, read_curves(path)))
             else:

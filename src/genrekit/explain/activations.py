@@ -51,7 +51,7 @@ def record(model: nn.Module, x: np.ndarray, layers: Sequence[str], batch_size: i
     Parameters
     ----------
     model : nn.Module
-        A trained run's model (:func:`genrekit.training.load_run`) or a bare network.
+        A trained run's model (:func:`genrekit.runs.load_run`) or a bare network.
     x : np.ndarray [shape=(n_clips, bands, frames)]
         Clips as the run's features give them (standardisation is the model's job).
     layers : sequence of str

@@ -1,6 +1,6 @@
 """What the explanations feed a trained model: a run's own data split, another dataset, or files.
 
-A run directory (:func:`genrekit.training.load_run`) records the dataset, split and feature
+A run directory (:func:`genrekit.runs.load_run`) records the dataset, split and feature
 preset it was trained on; :func:`run_data` prepares the same tracks again (through
 :func:`genrekit.data.prepare`, so the feature cache is shared with training), optionally with
 another dataset or split. :func:`file_data` computes the run's features for audio files.
@@ -15,8 +15,11 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from genrekit import data
+from genrekit.data import TrackData
 from genrekit.errors import ConfigError, FeatureError
 from genrekit.features import clip_frames, compute_features
+from genrekit.runs import run_spec
+from genrekit.training import TrainConfig
 
 __all__ = ["file_data", "run_data", "track_clips"]
 
@@ -29,7 +32,7 @@ def run_data(config: dict, *, dataset: str | None = None, root: str | os.PathLik
     Parameters
     ----------
     config : dict
-        A run's resolved configuration (second value of :func:`genrekit.training.load_run`).
+        A run's resolved configuration (second value of :func:`genrekit.runs.load_run`).
     dataset, root, options
         Another dataset (as ``genrekit train --dataset --root``); default the run's.
     split, split_index
@@ -43,8 +46,6 @@ def run_data(config: dict, *, dataset: str | None = None, root: str | os.PathLik
     genrekit.data.Prepared
         Features of the run's preset and clip grid.
     """
-    from genrekit.training import TrainConfig
-
     values = {k: v for k, v in config.items() if k != "genres"}
     if dataset is not None:
         values.update(dataset=dataset, root=str(root) if root is not None else None, dataset_options=options or {})
@@ -64,7 +65,7 @@ def file_data(paths: Sequence[str | os.PathLike], config: dict):
 
     Returns
     -------
-    genrekit.training.TrackData
+    genrekit.data.TrackData
         ``ids`` are the paths as given.
 
     Raises
@@ -72,8 +73,6 @@ def file_data(paths: Sequence[str | os.PathLike], config: dict):
     AudioError, FeatureError
         For a file that cannot be decoded, or is silent.
     """
-    from genrekit.training import TrackData, run_spec
-
     if not paths:
         raise ConfigError("no audio files given")
     spec = run_spec(config)
@@ -87,7 +86,7 @@ def track_clips(tracks, frames: int, hop: int, *, limit: int | None = None, seed
 
     Parameters
     ----------
-    tracks : genrekit.training.TrackData
+    tracks : genrekit.data.TrackData
     frames, hop : int
         Clip length and hop (ignored when ``cut`` is given).
     limit : int, optional

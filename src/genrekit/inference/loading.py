@@ -13,7 +13,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
-import pickle
 import sys
 from pathlib import Path
 
@@ -25,6 +24,8 @@ from genrekit.inference.classifier import Classifier
 from genrekit.inference.model_file import read_model, write_model
 from genrekit.inference.onnx import OnnxScorer, load_onnx
 from genrekit.inference.scorers import ClassicalScorer, TorchScorer
+from genrekit.models.assembly import model_from_state, sample_vectors
+from genrekit.runs import RunDir, load_run, run_spec
 
 __all__ = ["load_model", "save_model", "bundled_model_path", "BUNDLED", "BUNDLED_MODELS"]
 
@@ -93,19 +94,19 @@ def load_model(source: str | os.PathLike | None = None, backend: str = "torch", 
     path = _source_path(source)
     if path.suffix == ".onnx":
         return load_onnx(path, clip_hop=clip_hop, workers=workers, batch_size=batch_size, rule=rule)
-    if path.is_dir() and (path / "model.pkl").exists():
+    if path.is_dir() and RunDir(path).has_pipeline():
         return _classical_classifier(path, workers, rule)
     if backend not in ("torch", "onnx"):
         raise ConfigError(f"backend must be 'torch' or 'onnx', got {backend!r}")
     if path.is_dir():
         model, config, spec = _network_run(path)
-        weights = path / "checkpoints" / "best.pt"
+        weights = RunDir(path).weights_path()
         model_id = _file_id(weights, path.resolve().name) if weights.exists() else f"{path.name}@?"
         card, stored_rule = {}, _run_rule(config)
     else:
         payload = read_model(path)
         config, card, stored_rule = payload["config"], payload["card"], payload["rule"]
-        model = _network_from_state(config, payload["state"])
+        model = model_from_state(config, payload["state"])
         spec = features.from_dict(payload["spec"])
         model_id = _file_id(path)
     if not exact:
@@ -138,39 +139,24 @@ def _run_rule(config: dict) -> str:
 def _classical_classifier(path: Path, workers: int | None, rule: str | None) -> Classifier:
     """A classical (scikit-learn) run: its fitted pipeline on the vectors it was trained on."""
     config, spec, vectors = _classical_run(path)
-    with open(path / "model.pkl", "rb") as stream:
-        pipeline = pickle.load(stream)
-    scorer = ClassicalScorer(pipeline, len(config["genres"]), vectors)
-    return Classifier(scorer, config["genres"], spec, _file_id(path / "model.pkl", path.resolve().name),
+    run = RunDir(path)
+    scorer = ClassicalScorer(run.load_pipeline(), len(config["genres"]), vectors)
+    return Classifier(scorer, config["genres"], spec, _file_id(run.weights_path(), path.resolve().name),
                       {"config": config, "source": str(path)}, workers=workers, rule=rule or _run_rule(config))
 
 
 # Run directories and network assembly -----------------------------------------------------------------
-# issue 13: helper A moves these to runs (RunDir: config.yaml, checkpoints/) and models.assembly
-# (model_from_state) / models.classical (sample_vectors); the lead swaps the three functions below at the
-# merge. They are the only uses of genrekit.training here, and the reason `genrekit predict` imports it.
 def _network_run(path: Path) -> tuple[torch.nn.Module, dict, features.FeatureSpec]:
     """A network run's best model (eval mode, CPU), its resolved configuration and feature spec."""
-    from genrekit.training import load_run, run_spec
-
-    model, config = load_run(path)
+    model, config = load_run(RunDir(path))
     return model, config, run_spec(config)
 
 
 def _classical_run(path: Path):
     """A classical run's resolved configuration, feature spec, and what its pipeline reads from features."""
-    from genrekit.training import run_config, run_spec, sample_vectors
-
-    config = run_config(path)
+    config = RunDir(path).read_config()
     vectors = functools.partial(sample_vectors, model=config["model"], model_args=config.get("model_args"))
     return config, run_spec(config), vectors
-
-
-def _network_from_state(config: dict, state: dict[str, torch.Tensor]) -> torch.nn.Module:
-    """A network rebuilt from a resolved run configuration and its ``state_dict``."""
-    from genrekit.training import model_from_state
-
-    return model_from_state(config, state)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,4 +1,4 @@
-"""Models: the papers' networks, registered by name, and the classical baselines.
+"""Models: the papers' networks and the classical baselines, registered by name (``ModelInfo.kind``).
 
 >>> from genrekit import models
 >>> models.names()                                           # doctest: +SKIP
@@ -12,4 +12,5 @@ from genrekit.models.registry import ModelInfo, build, info, names, register, re
 
 __all__ = ["ModelInfo", "build", "info", "names", "register", "regularization"]
 from genrekit.models import dong2018, senac2017, wang, yang2019, zhang2016  # noqa: F401  (registers the models)
-from genrekit.models import transfer  # noqa: F401  (registers the musicnn embedding presets)
+from genrekit.models import classical  # noqa: F401  (registers Wang's baselines; scikit-learn loads on use)
+from genrekit.models import transfer  # noqa: F401  (registers the musicnn embedding presets and heads)

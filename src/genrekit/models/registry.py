@@ -1,11 +1,17 @@
 """Model registry: name -> builder, with each paper's training defaults beside it.
 
-Every network module registers its models with :func:`register`, giving the builder and
+Every model module registers its models with :func:`register`, giving the builder and
 the paper's own settings (feature preset, optimiser, batch size, epochs, how clips are
 sampled and aggregated). Those settings live here, next to the model that cites them, and
 nowhere else; the training engine and the recipes read them from :func:`info`.
 
-All networks take a batch ``[batch, bands, frames]`` and return logits ``[batch, n_classes]``.
+Two kinds of model share the registry (:attr:`ModelInfo.kind`):
+
+- ``"network"``: a PyTorch network trained by the epoch loop; it takes a batch
+  ``[batch, bands, frames]`` and returns logits ``[batch, n_classes]``;
+- ``"classical"``: a scikit-learn pipeline fitted once on vectors (Wang's baselines, the musicnn
+  transfer heads); ``builder(seed=..., **model_args)`` returns it unfitted and ``vectors`` gives the
+  samples it reads from one track's features (:mod:`genrekit.models.assembly`).
 """
 
 from __future__ import annotations
@@ -13,12 +19,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+import numpy as np
 import torch
 from torch import nn
 
 from genrekit.errors import ConfigError
 
-__all__ = ["ModelInfo", "register", "build", "names", "info", "regularization"]
+__all__ = ["ModelInfo", "KINDS", "register", "build", "names", "info", "regularization"]
+
+#: The kinds of registered model.
+KINDS = ("network", "classical")
 
 
 @dataclass(frozen=True)
@@ -29,13 +39,14 @@ class ModelInfo:
     ----------
     name : str
     builder : callable
-        ``builder(n_bands=..., n_frames=..., n_classes=..., **kwargs) -> nn.Module``.
+        Networks: ``builder(n_bands=..., n_frames=..., n_classes=..., **kwargs) -> nn.Module``.
+        Classical models: ``builder(seed=..., **model_args)`` -> an unfitted scikit-learn pipeline.
     paper : str
         Short citation with section, e.g. ``"Yang & Zhang 2019, sec. 3.1"``.
     features : str
         The feature preset the paper used (``genrekit.features.get(features)``).
-    n_bands, n_frames : int
-        The paper's input size (bands x frames of one clip).
+    n_bands, n_frames : int or None
+        The paper's input size (bands x frames of one clip); None for classical models.
     optimizer : dict
         ``{"name": "adadelta" | "adam" | "sgd", "lr": ..., ...}``.
     batch_size, epochs : int
@@ -47,14 +58,21 @@ class ModelInfo:
         Early-stopping patience in epochs (None: train all epochs, keep the best).
     notes : str
         Choices made where the paper is silent.
+    coarse_features : str
+        The preset to read on the ``coarse-mel`` data set when ``features`` cannot be made from it.
+    kind : {"network", "classical"}
+        How the model is trained: the epoch loop, or one scikit-learn fit.
+    vectors : callable, optional
+        Classical models: ``vectors(values, **model_args) -> [n_samples, n_features]``, the samples the
+        pipeline reads from one track's features ``[rows, columns]``.
     """
 
     name: str
     builder: Callable[..., nn.Module]
     paper: str
     features: str
-    n_bands: int
-    n_frames: int
+    n_bands: int | None = None
+    n_frames: int | None = None
     optimizer: dict = field(default_factory=lambda: {"name": "adam", "lr": 1e-3})
     batch_size: int = 32
     epochs: int = 30
@@ -65,6 +83,12 @@ class ModelInfo:
     #: The preset to read on the ``coarse-mel`` data set when ``features`` cannot be made from it
     #: (default: ``coarse_mel`` itself).
     coarse_features: str = "coarse_mel"
+    kind: str = "network"
+    vectors: Callable[..., np.ndarray] | None = None
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise ConfigError(f"model {self.name!r}: kind must be one of {KINDS}, got {self.kind!r}")
 
     def training_defaults(self) -> dict[str, Any]:
         """The paper's training settings as plain data."""
@@ -84,9 +108,9 @@ def register(info: ModelInfo) -> ModelInfo:
     return info
 
 
-def names() -> list[str]:
-    """Registered model names, sorted."""
-    return sorted(_REGISTRY)
+def names(kind: str | None = None) -> list[str]:
+    """Registered model names, sorted; only those of one ``kind`` (``"network"``, ``"classical"``) if given."""
+    return sorted(name for name, model in _REGISTRY.items() if kind is None or model.kind == kind)
 
 
 def info(name: str) -> ModelInfo:
@@ -98,7 +122,7 @@ def info(name: str) -> ModelInfo:
 
 
 def build(name: str, **kwargs) -> nn.Module:
-    """Build a registered model for the paper's input (``n_bands``, ``n_frames``) unless overridden.
+    """Build a registered network for the paper's input (``n_bands``, ``n_frames``) unless overridden.
 
     Returns
     -------
@@ -106,6 +130,8 @@ def build(name: str, **kwargs) -> nn.Module:
         Takes ``[batch, bands, frames]``, returns logits ``[batch, n_classes]`` (10 by default).
     """
     model_info = info(name)
+    if model_info.kind != "network":
+        raise ConfigError(f"{name} is a {model_info.kind} model, not a network")
     kwargs.setdefault("n_bands", model_info.n_bands)
     kwargs.setdefault("n_frames", model_info.n_frames)
     kwargs.setdefault("n_classes", 10)

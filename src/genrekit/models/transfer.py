@@ -39,7 +39,7 @@ from genrekit.models.registry import ModelInfo, register
 from genrekit.threads import torch_threads
 
 __all__ = ["DEFAULT_C", "DEFAULT_LAYERS", "HEADS", "LAYERS", "MusicnnEmbeddingSpec", "TransferNetwork", "build_head",
-           "default_features", "is_transfer", "layer_rows", "track_vector"]
+           "head_samples", "layer_rows", "track_vector"]
 
 #: musicnn's outputs, in the order they are stacked, with their sizes.
 LAYERS = {"taggram": 50, "penultimate": 200, "mean_pool": 753, "max_pool": 753}
@@ -172,17 +172,6 @@ DEFAULT_LAYERS = "mean_pool+max_pool"
 DEFAULT_C = {"logreg": 0.01, "svm": 1.0}
 
 
-def is_transfer(name: str) -> bool:
-    """True for the transfer models of :data:`HEADS`."""
-    return name in HEADS
-
-
-def default_features(name: str, dataset: str) -> str:
-    """The embedding preset a transfer model reads: from coarse-mel arrays on that data set, else from audio."""
-    short = "msd" if HEADS[name][0] == "MSD_musicnn" else "mtt"
-    return f"musicnn_{short}_coarse" if dataset == "coarse-mel" else f"musicnn_{short}"
-
-
 def build_head(name: str, seed: int = 0, C: float | None = None):
     """The unfitted head of transfer model ``name``: drop constant dimensions, standardise, classify.
 
@@ -203,6 +192,26 @@ def build_head(name: str, seed: int = 0, C: float | None = None):
     estimator = (LogisticRegression(C=C, max_iter=5000) if kind == "logreg"
                  else CalibratedClassifierCV(SVC(C=C, kernel="rbf", random_state=seed), ensemble=False))
     return Pipeline([("constant", VarianceThreshold(1e-8)), ("scale", StandardScaler()), ("model", estimator)])
+
+
+def head_samples(values: np.ndarray, layers: str = DEFAULT_LAYERS, **_) -> np.ndarray:
+    """The one sample ``[1, n]`` a head reads from a track's embeddings: ``layers`` averaged over the patches."""
+    return track_vector(values, layers)[None]
+
+
+def _head_info(name: str) -> ModelInfo:
+    """A transfer head: musicnn embeddings (from audio, or from the coarse-mel arrays on that data set)
+    averaged over the track, one scikit-learn fit."""
+    short = "msd" if HEADS[name][0] == "MSD_musicnn" else "mtt"
+    return ModelInfo(name=name, builder=lambda seed=0, C=None, **_: build_head(name, seed, C),
+                     paper="musicnn transfer (Pons & Serra 2019 embeddings + scikit-learn head)",
+                     features=f"musicnn_{short}", coarse_features=f"musicnn_{short}_coarse", optimizer={},
+                     batch_size=1, epochs=1, sampling="fixed", aggregation="mean", patience=0, kind="classical",
+                     vectors=head_samples)
+
+
+for _head in HEADS:
+    register(_head_info(_head))
 
 
 # A network: musicnn + a linear head, end to end ---------------------------------------------------
