@@ -34,3 +34,10 @@ def test_summarize_and_recall():
     assert s["mean"] == pytest.approx(0.85) and s["std"] == pytest.approx(np.std([0.8, 0.9], ddof=1))
     assert metrics.summarize([0.5])["std"] == 0.0
     assert metrics.recall([[3, 1], [0, 0]]) == [0.75, None]
+
+
+def test_confusion_counts_true_by_predicted():
+    matrix = metrics.confusion([0, 0, 1, 2, 2, 2], [0, 1, 1, 2, 2, 0], 4)
+    assert matrix.dtype == np.int64 and matrix.shape == (4, 4)
+    assert matrix.tolist() == [[1, 1, 0, 0], [0, 1, 0, 0], [1, 0, 2, 0], [0, 0, 0, 0]]
+    assert metrics.recall(matrix) == [0.5, 1.0, 2 / 3, None]

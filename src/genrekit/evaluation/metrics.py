@@ -13,7 +13,7 @@ import numpy as np
 
 from genrekit.errors import ConfigError
 
-__all__ = ["bootstrap_ci", "summarize", "recall", "BOOTSTRAP_RESAMPLES"]
+__all__ = ["bootstrap_ci", "summarize", "confusion", "recall", "BOOTSTRAP_RESAMPLES"]
 
 #: Resamples of every bootstrap interval.
 BOOTSTRAP_RESAMPLES = 2000
@@ -56,6 +56,25 @@ def summarize(per_run: list[float]) -> dict:
         raise ConfigError("summarize needs at least one run")
     return {"mean": float(values.mean()), "std": float(values.std(ddof=1)) if values.size > 1 else 0.0,
             "runs": [float(v) for v in values]}
+
+
+def confusion(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> np.ndarray:
+    """Count decisions by true and predicted class.
+
+    Parameters
+    ----------
+    y_true, y_pred : np.ndarray [shape=(n,)]
+        Class indices in ``[0, n_classes)``.
+    n_classes : int
+
+    Returns
+    -------
+    np.ndarray [shape=(n_classes, n_classes), dtype=int64]
+        ``matrix[true][predicted]``: how many decisions of true class ``true`` were ``predicted``.
+    """
+    matrix = np.zeros((n_classes, n_classes), dtype=np.int64)
+    np.add.at(matrix, (np.asarray(y_true, dtype=np.int64), np.asarray(y_pred, dtype=np.int64)), 1)
+    return matrix
 
 
 def recall(confusion: np.ndarray) -> list[float | None]:
