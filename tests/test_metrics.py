@@ -43,3 +43,10 @@ def test_classification_counts_accuracy_confusion_and_recall():
     assert scores["accuracy"] == 0.5 and scores["correct"].tolist() == [1.0, 0.0, 1.0, 0.0]
     assert scores["confusion"].tolist() == [[1, 1, 0, 0], [0, 1, 0, 0], [0, 1, 0, 0], [0, 0, 0, 0]]
     assert scores["recall"] == [0.5, 1.0, 0.0, None]  # class 3 has no tracks
+
+
+def test_confusion_counts_true_by_predicted():
+    matrix = metrics.confusion_matrix(np.array([0, 0, 1, 2, 2, 2]), np.array([0, 1, 1, 2, 2, 0]), 4)
+    assert matrix.dtype == np.int64 and matrix.shape == (4, 4)
+    assert matrix.tolist() == [[1, 1, 0, 0], [0, 1, 0, 0], [1, 0, 2, 0], [0, 0, 0, 0]]
+    assert metrics.recall(matrix) == [0.5, 1.0, 2 / 3, None]

@@ -11,6 +11,7 @@ from genrekit import datasets, models
 from genrekit.datasets import splits
 from genrekit.errors import ConfigError
 from genrekit.evaluation import load_recipe, papers, reproduce
+from genrekit.evaluation.protocols import Plan, Source
 from test_training import TINY, register_tiny
 
 PAPER_SYSTEMS = {"yang2019": {"net1": 0.907, "net2": 0.883}, "zhang2016": {"nnet1": 0.848, "nnet2": 0.874},
@@ -60,9 +61,9 @@ def tiny_recipe(tmp_path):
 
 
 def run(recipe, tmp_path, **kwargs):
-    return reproduce(str(recipe), "synthetic", tmp_path / "synthetic", tmp_path / "out", seed=0,
-                     dataset_options={"n_per_genre": 3, "seconds": 4.0}, cache=str(tmp_path / "cache"),
-                     progress=False, write_report=False, **kwargs)
+    source = Source("synthetic", tmp_path / "synthetic", {"n_per_genre": 3, "seconds": 4.0}, str(tmp_path / "cache"))
+    return reproduce(str(recipe), source, tmp_path / "out", Plan(**kwargs), seed=0, progress=False,
+                     write_report=False)
 
 
 def test_reproduce_runs_every_fold_resumes_and_never_leaks(tiny_recipe, tmp_path):
@@ -125,3 +126,17 @@ def test_epoch_cap_is_applied_and_recorded(tiny_recipe, tmp_path):
     assert any("at most 1 of the paper's" in d for d in results["deviations"])
     with open(tmp_path / "out" / "runs" / "a" / "run-00" / "curves.csv") as stream:
         assert len(stream.read().strip().splitlines()) == 2  # header + one epoch
+
+
+def test_deviations_carry_their_kind_to_results_json_and_the_report(tiny_recipe, tmp_path):
+    from genrekit.evaluation import write_report
+
+    results = run(tiny_recipe, tmp_path, protocol="kfold:3", runs=1, systems=["a"], epochs=1)
+    kinds = [(d.kind, str(d)) for d in results["deviations"]]
+    assert kinds == [("protocol", "protocol 'kfold:3' instead of the paper's 'kfold:3'"),
+                     ("cut", "1 of the protocol's 3 runs"), ("subset", "only the systems a were run"),
+                     ("cut", "a: at most 1 of the paper's 3 epochs")]
+    written = json.loads((tmp_path / "out" / "results.json").read_text())["deviations"]
+    assert written == [{"kind": kind, "text": text} for kind, text in kinds]
+    markdown = write_report(tmp_path / "out")["report.md"].read_text()
+    assert "**Budget:** full, cut: 1 of the protocol's 3 runs; a: at most 1 of the paper's 3 epochs." in markdown

@@ -170,6 +170,18 @@ class RunDir:
         writer.writerows(history)
         atomic_write_text(self.curves_path, buffer.getvalue())
 
+    def read_curves(self) -> dict[str, list[float]] | None:
+        """The columns of ``curves.csv`` as lists of floats (an empty or bad cell is NaN: a run without a
+        validation set leaves the ``valid_*`` cells empty); None if the run has none (a classical
+        baseline, a run not trained here)."""
+        if not self.curves_path.is_file():
+            return None
+        with open(self.curves_path, newline="", encoding="utf-8") as stream:
+            reader = csv.DictReader(stream)
+            rows = list(reader)
+            names = reader.fieldnames or []
+        return {name: [_float(row.get(name)) for row in rows] for name in names}
+
     # checkpoints/ -------------------------------------------------------------------------------
     def save_checkpoint(self, which: str, state: dict) -> None:
         """Write ``checkpoints/<which>.pt`` atomically (a kill never leaves half a checkpoint)."""
@@ -238,3 +250,10 @@ def load_run(run_dir: str | os.PathLike | RunDir, which: str = "best"):
     run = run_dir if isinstance(run_dir, RunDir) else RunDir(run_dir)
     config = run.read_config()
     return model_from_state(config, run.load_checkpoint(which)["model"]), config
+
+
+def _float(text: str | None) -> float:
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        return float("nan")

@@ -213,15 +213,14 @@ def reproduce(
 ) -> None:
     """Reproduce a paper's table under its protocol; writes results.json, report.md and report.html. Resumes."""
     from genrekit.evaluation import reproduce as run_reproduction
+    from genrekit.evaluation.protocols import Plan, Source
 
     options = {"n_per_genre": n_per_genre, "seconds": seconds, "seed": seed} if dataset is DatasetName.synthetic else {}
     name = Path(paper).stem
     out = out or Path("reproductions") / (f"{name}-{dataset.value}" + ("-quick" if budget == "quick" else ""))
-    results = run_reproduction(paper, dataset.value, root, out, budget=budget, protocol=protocol, seed=seed,
-                               dataset_options=options, cache=str(cache) if cache else None,
-                               command="genrekit " + " ".join(sys.argv[1:]), runs=runs,
-                               systems=[x.strip() for x in systems.split(",")] if systems else None,
-                               epochs=epochs)
+    source = Source(dataset.value, root, options, str(cache) if cache else None)
+    plan = Plan(budget, protocol, runs, [x.strip() for x in systems.split(",")] if systems else None, epochs)
+    results = run_reproduction(paper, source, out, plan, seed=seed, command="genrekit " + " ".join(sys.argv[1:]))
     for system in results["systems"]:
         accuracy = system["accuracy"]
         paper_value = system["paper_accuracy"]

@@ -17,16 +17,19 @@ with the fourth.
 
 Protocol runs: a split spec with several splits (``holdout:8/1/1x10``, ``kfold:10``) gives
 one run per split; a spec with one split (``filtered``) is run ``runs`` times with training
-seeds ``seed, seed + 1, ...``. ``budget="quick"`` cuts runs and epochs (recipe's ``quick``)
-and says so in the results.
+seeds ``seed, seed + 1, ...``. A :class:`Plan` says what to run of the paper's protocol:
+``budget="quick"`` cuts runs and epochs (recipe's ``quick``); another split, fewer runs or
+epochs, some systems only. Every departure from the paper is recorded in ``results.json``
+as a :class:`~genrekit.evaluation.results.Deviation` with its kind (``cut``, ``protocol``,
+``subset``, ``data``, ``skipped``), which is what the report decides by.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -39,11 +42,10 @@ import genrekit
 from genrekit import aggregation
 from genrekit.errors import ConfigError
 from genrekit.evaluation.metrics import bootstrap_ci, classification, recall, summarize
-from genrekit.evaluation.report import BUDGETS
-from genrekit.files import atomic_write_text
+from genrekit.evaluation.results import BUDGETS, Deviation, Results, write_results
 from genrekit.runs import RunDir
 
-__all__ = ["Recipe", "SystemRecipe", "papers", "load_recipe", "reproduce", "BUDGETS"]
+__all__ = ["Recipe", "SystemRecipe", "Source", "Plan", "papers", "load_recipe", "reproduce"]
 
 
 @dataclass
@@ -128,24 +130,194 @@ def _versions() -> dict[str, str]:
             "numpy": np.__version__, "platform": platform.platform()}
 
 
-def _test_predictions(run_dir: Path) -> dict[str, Any]:
-    """Test-track clip probabilities of a finished run, from its predictions.npz."""
-    return RunDir(run_dir).read_predictions("test")
+@dataclass(frozen=True)
+class Source:
+    """The data a reproduction runs on.
+
+    Parameters
+    ----------
+    dataset : str
+        ``gtzan``, ``folder``, ``synthetic`` or ``coarse-mel``.
+    root : path, optional
+        Where the dataset is (``synthetic``: where it is generated).
+    options : dict, optional
+        Loader arguments (synthetic: ``n_per_genre``, ``seconds``).
+    cache : str, optional
+        The feature cache folder.
+    """
+
+    dataset: str = "synthetic"
+    root: str | os.PathLike | None = None
+    options: dict | None = None
+    cache: str | None = None
 
 
-def _system_summary(system: SystemRecipe, per_run: list[dict], n_classes: int, run_dirs: list[str]) -> dict:
-    """Accuracy per run, mean / std, bootstrap CI over the pooled test decisions, summed confusion."""
-    correct = np.concatenate([r["correct"] for r in per_run])
-    confusion = np.sum([r["confusion"] for r in per_run], axis=0)
-    low, high = bootstrap_ci(correct)
-    accuracy = summarize([float(r["correct"].mean()) for r in per_run])
-    accuracy.update(ci95=[low, high], ci_method=f"bootstrap over {correct.size} pooled test decisions "
-                                                  f"of {len(per_run)} run(s), 2000 resamples")
-    clip = [r["clip_accuracy"] for r in per_run if r.get("clip_accuracy") is not None]
-    return {"name": system.name, "model": system.model or "+".join(system.fusion), "kind": system.kind,
-            "paper_accuracy": system.paper_accuracy, "paper_note": system.paper_note, "accuracy": accuracy,
-            "clip_accuracy": summarize(clip) if clip else None, "confusion": confusion.tolist(),
-            "recall": recall(confusion), "run_dirs": run_dirs}
+@dataclass(frozen=True)
+class Plan:
+    """What to run of a paper's protocol; anything other than the paper's is recorded as a deviation.
+
+    Parameters
+    ----------
+    budget : {"full", "quick"}
+        ``quick`` runs the recipe's cut-down version (fewer runs and epochs) and says so.
+    protocol : str, optional
+        A split spec replacing the paper's, e.g. ``"filtered"`` (on coarse-mel, ``filtered`` means
+        ``filtered:dev``: the data has no test list).
+    runs : int, optional
+        Run only the first ``runs`` runs (splits / seeds) of the protocol.
+    systems : sequence of str, optional
+        Run only these systems of the recipe (fusions need their two systems).
+    epochs : int, optional
+        Train networks for at most ``epochs`` epochs.
+    """
+
+    budget: str = "full"
+    protocol: str | None = None
+    runs: int | None = None
+    systems: Sequence[str] | None = None
+    epochs: int | None = None
+
+    def __post_init__(self):
+        if self.budget not in BUDGETS:
+            raise ConfigError(f"budget must be one of {BUDGETS}, got {self.budget!r}")
+
+
+@dataclass
+class _Reproduction:
+    """A plan resolved against a recipe and its data: the split, the runs, the systems, the deviations."""
+
+    recipe: Recipe
+    source: Source
+    plan: Plan
+    out: Path
+    seed: int
+    collection: Any
+    split: str
+    n_splits: int
+    runs: int
+    systems: list[SystemRecipe]
+    deviations: list[Deviation]
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.collection.genres)
+
+    def deviate(self, kind: str, text: str) -> None:
+        """Record a departure from the paper (once)."""
+        if text not in self.deviations:
+            self.deviations.append(Deviation(text, kind))
+
+
+def _resolve(recipe: Recipe, source: Source, plan: Plan, out: Path, seed: int) -> _Reproduction:
+    """The split, number of runs and systems a plan gives on this data, with the deviations they make."""
+    from genrekit.data import load_collection
+    from genrekit.datasets import splits
+
+    split = plan.protocol or recipe.split
+    if source.dataset == "coarse-mel" and split == "filtered":
+        split = "filtered:dev"
+    collection = load_collection(source.dataset, source.root, source.options)
+    n_splits = len(splits.parse(split, list(collection), seed))
+    rep = _Reproduction(recipe, source, plan, out, seed, collection, split, n_splits, runs=0,
+                        systems=_systems(recipe, plan.systems), deviations=[])
+    if plan.protocol:
+        rep.deviate("protocol", f"protocol {split!r} instead of the paper's {recipe.split!r}")
+    rep.runs = _run_count(rep, recipe.runs or n_splits)
+    if plan.systems:
+        rep.deviate("subset", f"only the systems {', '.join(s.name for s in rep.systems)} were run")
+    if plan.budget == "quick":
+        rep.runs = min(rep.runs, recipe.quick.get("runs", 2))
+        rep.deviate("cut", f"quick budget: {rep.runs} run(s) of at most {recipe.quick.get('epochs')} epochs; "
+                           "not comparable to the paper")
+    if source.dataset == "coarse-mel":
+        rep.deviate("data", "data: gtzan-coarse-mel (639 real GTZAN tracks as coarse 8-bit log-mel, 128 bands, "
+                            "77.5 ms per column; no audio): every network reads the coarse_mel representation "
+                            f"with clips of {recipe.coarse_mel.get('clip_frames')} columns instead of its own "
+                            "features; 639 tracks instead of 1000")
+    return rep
+
+
+def _run_count(rep: _Reproduction, protocol_runs: int) -> int:
+    """The protocol's runs, or the first ``plan.runs`` of them (a cut)."""
+    if rep.plan.runs is None:
+        return protocol_runs
+    runs = max(1, min(int(rep.plan.runs), protocol_runs))
+    if runs < protocol_runs:
+        rep.deviate("cut", f"{runs} of the protocol's {protocol_runs} runs")
+    return runs
+
+
+def _systems(recipe: Recipe, names: Sequence[str] | None) -> list[SystemRecipe]:
+    """The recipe's systems, or those named (in the recipe's order)."""
+    if not names:
+        return list(recipe.systems)
+    unknown = sorted(set(names) - {s.name for s in recipe.systems})
+    if unknown:
+        raise ConfigError(f"recipe {recipe.paper} has no system {unknown}; systems: "
+                          f"{', '.join(s.name for s in recipe.systems)}")
+    return [s for s in recipe.systems if s.name in names]
+
+
+# ----------------------------------------------------------------------------------------------
+# One system, run by run
+# ----------------------------------------------------------------------------------------------
+
+def _train_config(rep: _Reproduction, system: SystemRecipe, run: int):
+    """The training configuration of one run: its split (or seed), the data, the epoch cap."""
+    from genrekit.training import TrainConfig
+
+    source, recipe = rep.source, rep.recipe
+    split_index, run_seed = (run, rep.seed) if rep.n_splits > 1 else (0, rep.seed + run)
+    clips = {k: v for k, v in recipe.coarse_mel.items() if k in ("clip_frames", "clip_hop")} \
+        if source.dataset == "coarse-mel" else {}
+    config = TrainConfig(model=system.model, dataset=source.dataset, root=str(source.root) if source.root else None,
+                         dataset_options=dict(source.options or {}), split=rep.split, split_index=split_index,
+                         seed=run_seed, cache=source.cache, **clips, **system.options)
+    if system.kind == "network":
+        _cap_epochs(rep, system, config)
+    return config
+
+
+def _cap_epochs(rep: _Reproduction, system: SystemRecipe, config) -> None:
+    """At most the quick budget's epochs or ``plan.epochs``, recorded when fewer than the paper's."""
+    paper_epochs = config.resolved().epochs
+    quick = rep.recipe.quick.get("epochs", paper_epochs) if rep.plan.budget == "quick" else paper_epochs
+    cap = min(quick, rep.plan.epochs or paper_epochs)
+    if cap < paper_epochs:
+        config.epochs = cap
+        if rep.plan.budget != "quick":  # the quick budget's deviation says so already
+            rep.deviate("cut", f"{system.name}: at most {cap} of the paper's {paper_epochs} epochs")
+
+
+def _train_or_read(config, run_dir: Path, progress: bool) -> tuple[dict, dict[str, Any]]:
+    """A run's metrics (trained now, resumed, or read back when finished) and its test-track predictions.
+
+    The run directory's files are read through :class:`~genrekit.runs.RunDir`.
+    """
+    from genrekit.training import train
+
+    run = RunDir(run_dir)
+    metrics = run.read_metrics() if run.finished() else train(config, run_dir, resume=run.resumable(),
+                                                               progress=progress)
+    return metrics, run.read_predictions("test")
+
+
+def _run_system(rep: _Reproduction, system: SystemRecipe, progress: bool) -> tuple[dict, list[dict]]:
+    """Train (or read back) every run of a model system: its summary and each run's test predictions."""
+    per_run, run_dirs, predictions = [], [], []
+    for run in range(rep.runs):
+        config = _train_config(rep, system, run)
+        run_dir = rep.out / "runs" / system.name.replace(" ", "_") / f"run-{run:02d}"
+        metrics, saved = _train_or_read(config, run_dir, progress)
+        decided = _decisions(saved, metrics.get("aggregation", config.resolved().aggregation), rep.n_classes)
+        decided["clip_accuracy"] = metrics["test"].get("clip_accuracy") if system.kind == "network" else None
+        per_run.append(decided)
+        predictions.append(saved)
+        run_dirs.append(str(run_dir.relative_to(rep.out)))
+        if progress:
+            print(f"{rep.recipe.paper} {system.name} run {run + 1}/{rep.runs}: test track accuracy "
+                  f"{decided['correct'].mean():.3f}", file=sys.stderr, flush=True)
+    return _system_summary(system, per_run, run_dirs), predictions
 
 
 def _decisions(predictions: dict, rule: str, n_classes: int) -> dict:
@@ -161,146 +333,93 @@ def _fuse(a: dict, b: dict, rule: str, n_classes: int) -> dict:
     return classification(a["labels"], decided, n_classes)
 
 
-def reproduce(paper: str, dataset: str = "synthetic", root: str | os.PathLike | None = None,
-              out: str | os.PathLike = "reproductions", budget: str = "full", protocol: str | None = None,
-              seed: int = 0, dataset_options: dict | None = None, cache: str | None = None,
-              progress: bool = True, write_report: bool = True, command: str | None = None,
-              runs: int | None = None, systems: list[str] | None = None,
-              epochs: int | None = None) -> dict:
+def _system_summary(system: SystemRecipe, per_run: list[dict], run_dirs: list[str]) -> dict:
+    """Accuracy per run, mean / std, bootstrap CI over the pooled test decisions, summed confusion."""
+    correct = np.concatenate([r["correct"] for r in per_run])
+    summed = np.sum([r["confusion"] for r in per_run], axis=0)
+    low, high = bootstrap_ci(correct)
+    accuracy = summarize([float(r["correct"].mean()) for r in per_run])
+    accuracy.update(ci95=[low, high], ci_method=f"bootstrap over {correct.size} pooled test decisions "
+                                                  f"of {len(per_run)} run(s), 2000 resamples")
+    clip = [r["clip_accuracy"] for r in per_run if r.get("clip_accuracy") is not None]
+    return {"name": system.name, "model": system.model or "+".join(system.fusion), "kind": system.kind,
+            "paper_accuracy": system.paper_accuracy, "paper_note": system.paper_note, "accuracy": accuracy,
+            "clip_accuracy": summarize(clip) if clip else None, "confusion": summed.tolist(),
+            "recall": recall(summed), "run_dirs": run_dirs}
+
+
+def _run_all(rep: _Reproduction, progress: bool) -> list[dict]:
+    """Every selected system in the recipe's order: models run, fusions of two systems run before them."""
+    predictions: dict[str, list[dict]] = {}
+    summaries = []
+    for system in rep.systems:
+        if system.fusion:
+            parts = [predictions.get(name) for name in system.fusion]
+            if not all(parts):
+                rep.deviate("skipped", f"{system.name}: not run, because {' or '.join(system.fusion)} was not run")
+                continue
+            per_run = [_fuse(a, b, system.rule, rep.n_classes) for a, b in zip(*parts)]
+            summaries.append(_system_summary(system, per_run, []))
+        elif system.requires_audio and rep.source.dataset == "coarse-mel":
+            rep.deviate("skipped", f"{system.name}: not run, because its features need audio and coarse-mel has none")
+        else:
+            summary, predictions[system.name] = _run_system(rep, system, progress)
+            summaries.append(summary)
+    return summaries
+
+
+def _results(rep: _Reproduction, systems: list[dict], command: str) -> Results:
+    recipe, source, plan, collection = rep.recipe, rep.source, rep.plan, rep.collection
+    return {
+        "paper": recipe.paper, "title": recipe.title, "citation": recipe.citation,
+        "dataset": {"name": source.dataset, "root": str(collection.root), "tracks": len(collection),
+                    "description": f"{collection.name}: {len(collection)} tracks in {rep.n_classes} genres"},
+        "protocol": {"name": rep.split, "split": rep.split, "runs": rep.runs, "description": recipe.description
+                     if not plan.protocol else f"{rep.split} (replacing the paper's {recipe.split})"},
+        "budget": plan.budget, "deviations": rep.deviations,
+        "command": command,
+        "versions": _versions(), "genres": list(collection.genres), "systems": systems,
+    }
+
+
+def reproduce(paper: str | os.PathLike, source: Source = Source(), out: str | os.PathLike = "reproductions",
+              plan: Plan = Plan(), *, seed: int = 0, command: str | None = None, progress: bool = True,
+              write_report: bool = True) -> Results:
     """Train and evaluate every system of a paper's recipe under its protocol.
 
     Parameters
     ----------
-    paper : str
-        A recipe name (:func:`papers`): ``yang2019``, ``zhang2016``, ``senac2017``, ``dong2018``, ``wang``.
-    dataset : str
-        ``gtzan``, ``folder``, ``synthetic`` or ``coarse-mel``.
-    root : path, optional
+    paper : str or path-like
+        A recipe name (:func:`papers`): ``yang2019``, ``zhang2016``, ``senac2017``, ``dong2018``, ``wang``;
+        or a recipe YAML file.
+    source : Source
+        The dataset (``synthetic`` by default).
     out : path
         The reproduction directory.
-    budget : {"full", "quick"}
-        ``quick`` runs the recipe's cut-down version (fewer runs and epochs) and says so.
-    protocol : str, optional
-        A split spec replacing the paper's, e.g. ``"filtered"`` (on coarse-mel, ``filtered`` means
-        ``filtered:dev``: the data has no test list).
+    plan : Plan
+        The paper's protocol by default; a quick budget, another split, fewer runs, systems or
+        epochs are recorded as deviations.
     seed : int
-    dataset_options : dict, optional
-        Loader arguments (synthetic: ``n_per_genre``, ``seconds``).
-    runs : int, optional
-        Run only the first ``runs`` runs (splits / seeds) of the protocol; recorded as a deviation.
-    systems : list of str, optional
-        Run only these systems of the recipe (fusions need their two systems); recorded as a deviation.
-    epochs : int, optional
-        Train networks for at most ``epochs`` epochs (fewer than the paper's is recorded as a deviation).
+    command : str, optional
+        The command line to record (default: this call).
+    progress : bool
+    write_report : bool
+        Also write the report (:func:`genrekit.evaluation.report.write_report`).
 
     Returns
     -------
-    dict
-        The contents of ``results.json``.
+    Results
+        The contents of ``results.json``, each deviation a
+        :class:`~genrekit.evaluation.results.Deviation` (its text, with a kind).
     """
-    from genrekit.data import load_collection
-    from genrekit.datasets import splits
-    from genrekit.training import TrainConfig, train
-
     recipe = load_recipe(paper)
-    if budget not in BUDGETS:
-        raise ConfigError(f"budget must be one of {BUDGETS}, got {budget!r}")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    split = protocol or recipe.split
-    if dataset == "coarse-mel" and split == "filtered":
-        split = "filtered:dev"
-    deviations: list[str] = []
-    if protocol:
-        deviations.append(f"protocol {split!r} instead of the paper's {recipe.split!r}")
-    collection = load_collection(dataset, root, dataset_options)
-    n_splits = len(splits.parse(split, list(collection), seed))
-    protocol_runs = recipe.runs or n_splits
-    runs_wanted = runs
-    runs = protocol_runs if runs_wanted is None else max(1, min(int(runs_wanted), protocol_runs))
-    if runs < protocol_runs:
-        deviations.append(f"{runs} of the protocol's {protocol_runs} runs")
-    selected = recipe.systems
-    if systems:
-        unknown = sorted(set(systems) - {s.name for s in recipe.systems})
-        if unknown:
-            raise ConfigError(f"recipe {recipe.paper} has no system {unknown}; systems: "
-                              f"{', '.join(s.name for s in recipe.systems)}")
-        selected = [s for s in recipe.systems if s.name in systems]
-        deviations.append(f"only the systems {', '.join(s.name for s in selected)} were run")
-    if budget == "quick":
-        runs = min(runs, recipe.quick.get("runs", 2))
-        deviations.append(f"quick budget: {runs} run(s) of at most {recipe.quick.get('epochs')} epochs; "
-                          "not comparable to the paper")
-    overrides: dict[str, Any] = {}
-    if dataset == "coarse-mel":
-        overrides.update(recipe.coarse_mel)
-        deviations.append("data: gtzan-coarse-mel (639 real GTZAN tracks as coarse 8-bit log-mel, 128 bands, "
-                          "77.5 ms per column; no audio): every network reads the coarse_mel representation "
-                          f"with clips of {recipe.coarse_mel.get('clip_frames')} columns instead of its own "
-                          "features; 639 tracks instead of 1000")
-    n_classes = len(collection.genres)
-    predictions: dict[str, list[dict]] = {}
-    results_systems = []
-    for system in selected:
-        if system.fusion:
-            parts = [predictions.get(name) for name in system.fusion]
-            if not all(parts):
-                deviations.append(f"{system.name}: not run, because {' or '.join(system.fusion)} was not run")
-                continue
-            per_run = [_fuse(a, b, system.rule, n_classes) for a, b in zip(*parts)]
-            results_systems.append(_system_summary(system, per_run, n_classes, []))
-            continue
-        if system.requires_audio and dataset == "coarse-mel":
-            deviations.append(f"{system.name}: not run, because its features need audio and coarse-mel has none")
-            continue
-        per_run, run_dirs, system_predictions = [], [], []
-        for run in range(runs):
-            split_index, run_seed = (run, seed) if n_splits > 1 else (0, seed + run)
-            config = TrainConfig(model=system.model, dataset=dataset, root=str(root) if root else None,
-                                 dataset_options=dict(dataset_options or {}), split=split,
-                                 split_index=split_index, seed=run_seed, cache=cache,
-                                 **{k: v for k, v in overrides.items() if k in ("clip_frames", "clip_hop")},
-                                 **system.options)
-            if system.kind == "network":
-                paper_epochs = config.resolved().epochs
-                cap = min(recipe.quick.get("epochs", paper_epochs) if budget == "quick" else paper_epochs,
-                          epochs or paper_epochs)
-                if cap < paper_epochs:
-                    config.epochs = cap
-                    note = f"{system.name}: at most {cap} of the paper's {paper_epochs} epochs"
-                    if budget != "quick" and note not in deviations:
-                        deviations.append(note)
-            run_dir = out / "runs" / system.name.replace(" ", "_") / f"run-{run:02d}"
-            finished = RunDir(run_dir)
-            if finished.finished():
-                metrics = finished.read_metrics()
-            else:
-                metrics = train(config, run_dir, resume=finished.resumable(), progress=progress)
-            saved = _test_predictions(run_dir)
-            rule = metrics.get("aggregation", config.resolved().aggregation)
-            decided = _decisions(saved, rule, n_classes)
-            decided["clip_accuracy"] = metrics["test"].get("clip_accuracy") if system.kind == "network" else None
-            per_run.append(decided)
-            system_predictions.append(saved)
-            run_dirs.append(str(run_dir.relative_to(out)))
-            if progress:
-                print(f"{paper} {system.name} run {run + 1}/{runs}: test track accuracy "
-                      f"{decided['correct'].mean():.3f}", file=sys.stderr, flush=True)
-        predictions[system.name] = system_predictions
-        results_systems.append(_system_summary(system, per_run, n_classes, run_dirs))
-    results = {
-        "paper": recipe.paper, "title": recipe.title, "citation": recipe.citation,
-        "dataset": {"name": dataset, "root": str(collection.root), "tracks": len(collection),
-                    "description": f"{collection.name}: {len(collection)} tracks in {n_classes} genres"},
-        "protocol": {"name": split, "split": split, "runs": runs, "description": recipe.description
-                     if not protocol else f"{split} (replacing the paper's {recipe.split})"},
-        "budget": budget, "deviations": deviations,
-        "command": command or (f"genrekit.evaluation.reproduce({paper!r}, dataset={dataset!r}, root={str(root)!r}, "
-                               f"budget={budget!r}, protocol={protocol!r}, seed={seed})"),
-        "versions": _versions(), "genres": list(collection.genres), "systems": results_systems,
-    }
-    atomic_write_text(out / "results.json", json.dumps(results, indent=2))
+    rep = _resolve(recipe, source, plan, out, seed)
+    command = command or (f"genrekit.evaluation.reproduce({paper!r}, dataset={source.dataset!r}, "
+                          f"root={str(source.root)!r}, budget={plan.budget!r}, protocol={plan.protocol!r}, seed={seed})")
+    results = _results(rep, _run_all(rep, progress), command)
+    write_results(out, results)
     if write_report:
         from genrekit.evaluation.report import write_report as write
 

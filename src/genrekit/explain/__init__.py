@@ -11,7 +11,8 @@
   any preset's input.
 - :mod:`~genrekit.explain.inputs`: a run's data, or files, cut into clips for the above.
 
-Figures are drawn with matplotlib's Agg backend, imported only when a figure is drawn.
+Figures are drawn with matplotlib's Agg backend (:mod:`genrekit.plotting`: imported only when a figure is
+drawn, PNGs written atomically).
 """
 
 from genrekit.explain.activations import layer_names, record

@@ -17,6 +17,7 @@ import numpy as np
 
 from genrekit.audio import DEFAULT_SR
 from genrekit.features import music, spectral
+from genrekit.plotting import new_figure, save_png
 
 __all__ = ["plot_music_features"]
 
@@ -55,9 +56,6 @@ def plot_music_features(y: np.ndarray, sr: int = DEFAULT_SR, path: str | os.Path
     pathlib.Path
         The PNG written.
     """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
     y = np.asarray(y, dtype=np.float32)
     if values is None:
         values = music.compute(y, sr)
@@ -67,8 +65,7 @@ def plot_music_features(y: np.ndarray, sr: int = DEFAULT_SR, path: str | os.Path
     lanes = len(music.FEATURES)
 
     dpi = 100
-    figure = Figure(figsize=(width / dpi, height / dpi), dpi=dpi)
-    FigureCanvasAgg(figure)
+    figure = new_figure(width / dpi, height / dpi, dpi=dpi)
     axes = figure.add_axes((0.05, 0.08, 0.70, 0.84))
     end = max(times[-1], 512 / sr)
     # The spectrogram dimmed (over black) so that the coloured curves stand out on loud tracks.
@@ -101,10 +98,7 @@ def plot_music_features(y: np.ndarray, sr: int = DEFAULT_SR, path: str | os.Path
     figure.text(0.05, 0.015, "Senac et al. 2017 music features (genrekit.features.music), each scaled "
                 "to its lane from its minimum to its maximum over the track; labels give that range.",
                 fontsize=8, color="#404040")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=dpi)
-    return path
+    return save_png(figure, path)
 
 
 def _number(x: float) -> str:

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from genrekit.errors import ConfigError
+from genrekit.plotting import new_figure, save_png
 
 __all__ = ["LdaView", "lda_view", "plot_lda"]
 
@@ -139,12 +140,8 @@ def plot_lda(views: Sequence[LdaView], genres: Sequence[str], path: str | os.Pat
     -------
     pathlib.Path
     """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
     colours = [f"C{i}" for i in range(10)] + ["black", "grey"]
-    figure = Figure(figsize=(6.0 * len(views), 6.0), dpi=80)
-    FigureCanvasAgg(figure)
+    figure = new_figure(6.0 * len(views), 6.0)
     rng = np.random.default_rng(seed)
     for i, view in enumerate(views):
         axes = figure.add_subplot(1, len(views), i + 1, projection="3d" if view.test.shape[1] >= 3 else None)
@@ -164,7 +161,4 @@ def plot_lda(views: Sequence[LdaView], genres: Sequence[str], path: str | os.Pat
                 getattr(axes, set_label)(f"LD{axis + 1}")
     figure.axes[-1].legend(loc="upper right", fontsize=8, markerscale=2)
     figure.suptitle(title or "test points on the first three LDA directions (fitted on training points)")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path)
-    return path
+    return save_png(figure, path)

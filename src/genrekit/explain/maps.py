@@ -21,6 +21,7 @@ from torch import nn
 
 from genrekit.errors import ConfigError
 from genrekit.explain.activations import HIDDEN, INPUT, layer_names, record
+from genrekit.plotting import new_figure, save_png
 
 __all__ = ["feature_maps", "plot_feature_maps", "tile"]
 
@@ -91,14 +92,10 @@ def plot_feature_maps(columns: Mapping[str, Mapping[str, np.ndarray]], path: str
     -------
     pathlib.Path
     """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
     if not columns:
         raise ConfigError("no feature maps to draw")
     rows = max(len(maps) for maps in columns.values())
-    figure = Figure(figsize=(6.0 * len(columns), 2.0 * rows + 0.6), dpi=80)
-    FigureCanvasAgg(figure)
+    figure = new_figure(6.0 * len(columns), 2.0 * rows + 0.6)
     for c, (label, maps) in enumerate(columns.items()):
         for r, (name, values) in enumerate(maps.items()):
             axes = figure.add_subplot(rows, len(columns), r * len(columns) + c + 1)
@@ -115,7 +112,4 @@ def plot_feature_maps(columns: Mapping[str, Mapping[str, np.ndarray]], path: str
                 axes.set_xlabel(f"frame ({hop_seconds * 1000:.1f} ms each)", fontsize=8)
     figure.suptitle(title or "outputs of the convolutional layers (colour: 1st-99th percentile of each map)")
     figure.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path)
-    return path
+    return save_png(figure, path)

@@ -21,6 +21,7 @@ import numpy as np
 from genrekit import features
 from genrekit.errors import FeatureError
 from genrekit.features import spectral
+from genrekit.plotting import new_figure, save_png
 
 __all__ = ["SEGMENT_SECONDS", "hz_and_mel", "plot_hz_mel", "plot_spec_input", "segment"]
 
@@ -76,22 +77,6 @@ def hz_and_mel(y: np.ndarray, sr: int, spec: str = "yang2019") -> tuple[np.ndarr
             np.asarray(edges[1:-1], dtype=np.float64))
 
 
-def _figure(width: float, height: float):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(width, height), dpi=80)
-    FigureCanvasAgg(figure)
-    return figure
-
-
-def _save(figure, path: str | os.PathLike) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path)
-    return path
-
-
 def plot_hz_mel(y: np.ndarray, sr: int, path: str | os.PathLike, *, title: str = "",
                 spec: str = "yang2019") -> Path:
     """Draw the Hz-scale (left) and mel-scale (right) spectrograms of a signal, as a PNG.
@@ -112,7 +97,7 @@ def plot_hz_mel(y: np.ndarray, sr: int, path: str | os.PathLike, *, title: str =
     """
     hz, mel, centres = hz_and_mel(y, sr, spec)
     seconds = len(y) / sr
-    figure = _figure(10.0, 4.0)
+    figure = new_figure(10.0, 4.0)
     left, right = figure.subplots(1, 2)
     image = left.imshow(hz, origin="lower", aspect="auto", cmap="magma", vmin=-80, vmax=0,
                         extent=(0.0, seconds, 0.0, sr / 2000))
@@ -129,7 +114,7 @@ def plot_hz_mel(y: np.ndarray, sr: int, path: str | os.PathLike, *, title: str =
         axes.set_xlabel("time (s)")
     figure.colorbar(image, ax=[left, right], label="dB (0 = maximum)", fraction=0.03)
     figure.suptitle(title or "Hz-scale and mel-scale spectrograms")
-    return _save(figure, path)
+    return save_png(figure, path)
 
 
 def plot_spec_input(values: np.ndarray, spec: str | features.FeatureSpec, path: str | os.PathLike, *,
@@ -158,7 +143,7 @@ def plot_spec_input(values: np.ndarray, spec: str | features.FeatureSpec, path: 
         low, high = values.min(axis=1, keepdims=True), values.max(axis=1, keepdims=True)
         rows = (values - low) / np.where(high > low, high - low, 1.0)
         label = "each row scaled to [0, 1]"
-    figure = _figure(12.0, 4.5)
+    figure = new_figure(12.0, 4.5)
     axes = figure.add_subplot(1, 1, 1)
     seconds = values.shape[1] * spec.hop_seconds
     image = axes.imshow(rows, origin="lower", aspect="auto", cmap="magma", extent=(0.0, seconds, 0, values.shape[0]),
@@ -170,4 +155,4 @@ def plot_spec_input(values: np.ndarray, spec: str | features.FeatureSpec, path: 
                    f"frames = {spec.clip_seconds:.2f} s, hop {clip.hop})", loc="left", fontsize=10)
     figure.colorbar(image, ax=axes, label=label, fraction=0.03)
     figure.suptitle(title or "")
-    return _save(figure, path)
+    return save_png(figure, path)

@@ -33,6 +33,7 @@ from genrekit.errors import ConfigError
 from genrekit.explain.activations import INPUT, record
 from genrekit.explain.receptive import Field, network_fields
 from genrekit.features.clips import clip_frames
+from genrekit.plotting import new_figure, save_png
 
 __all__ = ["OVERLAP", "FilterFit", "Strf", "fit_filter", "learned_filters", "plot_filters", "segments"]
 
@@ -263,14 +264,10 @@ def plot_filters(results: Sequence[Strf], path: str | os.PathLike, *, title: str
     -------
     pathlib.Path
     """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
     if not results:
         raise ConfigError("no filters to draw")
     columns = max(len(r.channels) for r in results)
-    figure = Figure(figsize=(1.9 * columns + 0.6, 2.4 * len(results) + 0.6), dpi=80)
-    FigureCanvasAgg(figure)
+    figure = new_figure(1.9 * columns + 0.6, 2.4 * len(results) + 0.6)
     for row, result in enumerate(results):
         bands, frames = result.region
         for col, channel in enumerate(result.channels):
@@ -289,7 +286,4 @@ def plot_filters(results: Sequence[Strf], path: str | os.PathLike, *, title: str
                 axes.set_xlabel("input frame", fontsize=7)
     figure.suptitle(title or "Lasso estimates of learned filters (R^2 on held-out tracks)", fontsize=10)
     figure.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path)
-    return path
+    return save_png(figure, path)

@@ -6,7 +6,7 @@
 
 The package, by job:
 
-- :mod:`~genrekit.inference.results`: :class:`Prediction`, :class:`Segment`, the minimum-confidence rule;
+- :mod:`~genrekit.inference.prediction`: :class:`Prediction`, :class:`Segment`, the minimum-confidence rule;
 - :mod:`~genrekit.inference.scorers`: the :class:`Scorer` protocol and the PyTorch and classical scorers;
 - :mod:`~genrekit.inference.classifier`: :class:`Classifier` (files, signals, spectrograms, timelines,
   the parallel paths);
@@ -22,7 +22,7 @@ from genrekit.inference.classifier import Classifier, score_windows
 from genrekit.inference.loading import BUNDLED, BUNDLED_MODELS, bundled_model_path, load_model, save_model
 from genrekit.inference.model_file import MODEL_FORMAT, read_model, write_model
 from genrekit.inference.onnx import ONNX_FORMAT, OnnxScorer, load_onnx, read_metadata
-from genrekit.inference.results import UNKNOWN, Prediction, Segment, check_min_confidence
+from genrekit.inference.prediction import UNKNOWN, Prediction, Segment, check_min_confidence
 from genrekit.inference.scorers import ClassicalScorer, NetworkScorer, Scorer, TorchScorer
 
 __all__ = ["Classifier", "Prediction", "Segment", "UNKNOWN", "check_min_confidence", "Scorer", "NetworkScorer",

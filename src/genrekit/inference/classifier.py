@@ -27,7 +27,7 @@ from genrekit import aggregation, features
 from genrekit.errors import ConfigError, reason
 from genrekit.features.windows import DEFAULT_WINDOW_SECONDS, Window, file_windows, read_windows, windows
 from genrekit.inference.model_file import write_model
-from genrekit.inference.results import Prediction, Segment
+from genrekit.inference.prediction import Prediction, Segment
 from genrekit.inference.scorers import ClassicalScorer, Scorer, TorchScorer
 from genrekit.paths import expand_paths
 from genrekit.pool import Bounded, default_workers, worker_pool, worker_state
