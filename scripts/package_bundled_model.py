@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from genrekit.evaluation.metrics import bootstrap_ci
+from genrekit.metrics import bootstrap_ci
 from genrekit.inference import bundled_model_path, load_model, save_model
 
 

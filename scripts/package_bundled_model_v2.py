@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from genrekit import datasets, features
-from genrekit.evaluation.metrics import bootstrap_ci
+from genrekit.metrics import bootstrap_ci
 from genrekit.inference import bundled_model_path, load_model, write_model
 from genrekit.models import transfer
 from genrekit.models.assembly import build_model

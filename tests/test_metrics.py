@@ -1,4 +1,4 @@
-"""genrekit.evaluation.metrics: bootstrap intervals on known cases, summaries, recall."""
+"""genrekit.metrics: bootstrap intervals on known cases, summaries, recall."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from genrekit.errors import ConfigError
-from genrekit.evaluation import metrics
+from genrekit import metrics
 
 
 def test_bootstrap_ci_matches_the_binomial_normal_approximation():
@@ -37,7 +37,7 @@ def test_summarize_and_recall():
 
 
 def test_classification_counts_accuracy_confusion_and_recall():
-    from genrekit.evaluation.metrics import classification
+    from genrekit.metrics import classification
 
     scores = classification(np.array([0, 0, 1, 2]), np.array([0, 1, 1, 1]), 4)
     assert scores["accuracy"] == 0.5 and scores["correct"].tolist() == [1.0, 0.0, 1.0, 0.0]

@@ -44,7 +44,7 @@ from torch import nn
 from genrekit import aggregation, models
 from genrekit.data import TrackData, prepare
 from genrekit.errors import ConfigError
-from genrekit.evaluation.metrics import classification
+from genrekit.metrics import classification
 from genrekit.features import clips as clipping
 from genrekit.models.assembly import Network, Standardize, build_model, pipeline, sample_vectors
 from genrekit.progress import Progress

@@ -1,6 +1,6 @@
-"""Evaluation: metrics with confidence intervals, the papers' protocols, reproductions, reports.
+"""Evaluation: the papers' protocols, reproductions, reports (the metrics they use, with confidence
+intervals, are :mod:`genrekit.metrics`, which training uses too).
 
-- :mod:`.metrics` - accuracy, per-genre recall, confusion, mean +- std over runs, bootstrap CIs;
 - :mod:`.protocols` - recipes (``genrekit/recipes/*.yaml``) run under their paper's protocol:
   :func:`reproduce`;
 - :mod:`.results` - ``results.json``, the one file a reproduction hands the report: its schema,
@@ -8,7 +8,7 @@
 - :mod:`.report` - ``report.md`` / ``report.html`` / figures from a reproduction.
 """
 
-from genrekit.evaluation.metrics import bootstrap_ci, summarize
+from genrekit.metrics import bootstrap_ci, summarize
 from genrekit.evaluation.protocols import load_recipe, papers, reproduce
 from genrekit.evaluation.report import combine, write_report
 from genrekit.evaluation.results import validate_results

@@ -41,7 +41,7 @@ import yaml
 import genrekit
 from genrekit import aggregation
 from genrekit.errors import ConfigError
-from genrekit.evaluation.metrics import bootstrap_ci, classification, recall, summarize
+from genrekit.metrics import bootstrap_ci, classification, recall, summarize
 from genrekit.evaluation.results import BUDGETS, Deviation, Results, write_results
 from genrekit.runs import RunDir
 
