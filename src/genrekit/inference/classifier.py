@@ -18,7 +18,7 @@ import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 import torch
@@ -216,41 +216,45 @@ class Classifier:
                                              segment_seconds))
             ready.clear()
 
-        with worker_pool(workers, preload=["genrekit.features.windows"]) as pool, torch_threads(1):
-            tasks = Bounded(pool, range(len(files)),
-                            lambda p, index: p.submit(read_windows, files[index], self.spec, self.window_seconds),
-                            4 * workers)
-            for index, future in tasks:
-                try:
-                    outcome = future.result()
-                except Exception as exc:  # the result could not come back (e.g. not picklable)
-                    outcome = f"the worker decoding this file failed ({type(exc).__name__}: {exc})"
-                if isinstance(outcome, str):
-                    done(index, Prediction(files[index], error=outcome))
-                else:
-                    ready.append((index, outcome))
-                clips = sum(self.scorer.clip_starts(w).shape[0] for _, found in ready for w in found)
-                if clips >= batch_clips or (not tasks.pending and ready):
-                    flush()
+        def take(index: int, outcome: list[Window] | str) -> None:
+            if isinstance(outcome, str):
+                done(index, Prediction(files[index], error=outcome))
+                return
+            ready.append((index, outcome))
+            if sum(self.scorer.clip_starts(w).shape[0] for _, found in ready for w in found) >= batch_clips:
+                flush()
+
+        with torch_threads(1):
+            left = self._in_workers(files, workers, read_windows, "decoding", take)
             if ready:
                 flush()
-        return sorted(tasks.left())
+        return left
 
     def _predict_in_workers(self, files: list[str], workers: int, timeline: bool, segment_seconds: float,
                             done: Callable[[int, Prediction], None]) -> list[int]:
         """Each worker decodes, featurises and scores whole files with its own copy of the scorer
         (installed once per worker); only clip probabilities come back."""
-        with worker_pool(workers, preload=["genrekit.features.windows"], state=self.scorer) as pool:
+        def take(index: int, outcome: list[_Scored] | str) -> None:
+            done(index, Prediction(files[index], error=outcome) if isinstance(outcome, str)
+                 else self._prediction(files[index], outcome, timeline, segment_seconds))
+
+        return self._in_workers(files, workers, _score_file, "classifying", take, state=self.scorer)
+
+    def _in_workers(self, files: list[str], workers: int, task: Callable, doing: str,
+                    take: Callable[[int, Any], None], state: Any = None) -> list[int]:
+        """Run ``task(path, spec, window_seconds)`` on every file in worker processes and hand each result, or
+        the reason it failed (a string), to ``take(index, outcome)`` as it comes. Returns the indices of the
+        files left undone when the pool broke (a worker killed by the system)."""
+        with worker_pool(workers, preload=["genrekit.features.windows"], state=state) as pool:
             tasks = Bounded(pool, range(len(files)),
-                            lambda p, index: p.submit(_score_file, files[index], self.spec, self.window_seconds),
+                            lambda p, index: p.submit(task, files[index], self.spec, self.window_seconds),
                             4 * workers)
             for index, future in tasks:
                 try:
                     outcome = future.result()
                 except Exception as exc:  # the result could not come back (e.g. not picklable)
-                    outcome = f"the worker classifying this file failed ({type(exc).__name__}: {exc})"
-                done(index, Prediction(files[index], error=outcome) if isinstance(outcome, str)
-                     else self._prediction(files[index], outcome, timeline, segment_seconds))
+                    outcome = f"the worker {doing} this file failed ({type(exc).__name__}: {exc})"
+                take(index, outcome)
         return sorted(tasks.left())
 
     def _score(self, found: list[Window]) -> list[_Scored]:
