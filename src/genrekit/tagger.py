@@ -113,6 +113,21 @@ def content_hash(path: str | os.PathLike, size: int) -> str:
     return digest.hexdigest()
 
 
+def _with_problems(lines: list[str], failed, tag_notes) -> str:
+    """A summary's lines, then one line per failed file and per tag not written; control characters in
+    file names escaped, so a newline in a name stays in its line."""
+    lines = lines + [f"  failed: {path}: {reason}" for path, reason in failed]
+    lines += [f"  tag not written: {path}: {reason}" for path, reason in tag_notes]
+    return "\n".join(printable(line) for line in lines)
+
+
+def _problems_as_dicts(data: dict, failed_key: str, failed, tag_notes) -> dict:
+    """``data`` with its (path, reason) pairs as JSON objects."""
+    data[failed_key] = [{"path": p, "error": r} for p, r in failed]
+    data["tag_notes"] = [{"path": p, "note": r} for p, r in tag_notes]
+    return data
+
+
 @dataclass(frozen=True)
 class FileIdentity:
     """What tells one version of a file from another: size, modification time and content hash."""
@@ -465,15 +480,10 @@ class TagSummary:
                  f"{self.ok_total} tracks of this library with a genre and {self.failed_total} failed"]
         if self.tagged_files or self.tag_notes:
             lines.append(f"  wrote the genre into {self.tagged_files} files' tags, {len(self.tag_notes)} not written")
-        lines.extend(f"  failed: {path}: {reason}" for path, reason in self.failed)
-        lines.extend(f"  tag not written: {path}: {reason}" for path, reason in self.tag_notes)
-        return "\n".join(printable(line) for line in lines)  # a newline in a file name stays in its line
+        return _with_problems(lines, self.failed, self.tag_notes)
 
     def to_dict(self) -> dict:
-        data = asdict(self)
-        data["failed"] = [{"path": p, "error": r} for p, r in self.failed]
-        data["tag_notes"] = [{"path": p, "note": r} for p, r in self.tag_notes]
-        return data
+        return _problems_as_dicts(asdict(self), "failed", self.failed, self.tag_notes)
 
 
 def _write_tag(path: str, genre: str, identity: FileIdentity,
@@ -691,15 +701,10 @@ class CatalogueReport:
         lines.extend(f"  model {model}: {n} tracks" for model, n in self.models.items())
         if self.tagged_files or self.tag_notes:
             lines.append(f"  genre written into {self.tagged_files} files' tags, {len(self.tag_notes)} not written")
-        lines.extend(f"  failed: {path}: {reason}" for path, reason in self.failures)
-        lines.extend(f"  tag not written: {path}: {reason}" for path, reason in self.tag_notes)
-        return "\n".join(printable(line) for line in lines)  # a newline in a file name stays in its line
+        return _with_problems(lines, self.failures, self.tag_notes)
 
     def to_dict(self) -> dict:
-        data = asdict(self)
-        data["failures"] = [{"path": p, "error": r} for p, r in self.failures]
-        data["tag_notes"] = [{"path": p, "note": r} for p, r in self.tag_notes]
-        return data
+        return _problems_as_dicts(asdict(self), "failures", self.failures, self.tag_notes)
 
 
 def report(db: str | os.PathLike) -> CatalogueReport:
