@@ -95,17 +95,7 @@ def create_app(classifier, max_bytes: int = DEFAULT_MAX_BYTES, threads: int = 2,
 
     check_min_confidence(min_confidence)
     executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="genrekit-predict")
-    taggers = [tagger] if tagger is not None else []
-    loading = threading.Lock()
-
-    def the_tagger():
-        """The tagger, loaded once (in the model's thread pool, at the first request for tags)."""
-        with loading:
-            if not taggers:
-                from genrekit.tags import Tagger
-
-                taggers.append(Tagger())
-        return taggers[0]
+    the_tagger = _LazyTagger(tagger)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
@@ -116,19 +106,8 @@ def create_app(classifier, max_bytes: int = DEFAULT_MAX_BYTES, threads: int = 2,
                   description=f"Music genre classification with the model `{classifier.model_id}`. "
                               f"Upload an audio file to `POST /predict` in the multipart field `{FIELD}`.")
 
-    @app.exception_handler(UploadError)
-    async def refused(_request: Request, exc: UploadError) -> JSONResponse:
-        if exc.status == 507:  # the operator must hear of it, not only the client
-            log.warning("%s: refused with 507: no space left in the temporary folder %s", _client(_request),
-                        tempfile.gettempdir())
-        return JSONResponse({"detail": str(exc)}, status_code=exc.status)
-
-    @app.exception_handler(ClientDisconnect)
-    async def gone(request: Request, exc: ClientDisconnect) -> JSONResponse:
-        when = exc.args[0] if exc.args else "before its upload was complete (nothing was classified)"
-        log.info("%s: the client closed the connection %s", _client(request), when)
-        # uvicorn sends nothing on a closed connection; another server may deliver this.
-        return JSONResponse({"detail": "the connection closed before the request was complete"}, status_code=400)
+    app.add_exception_handler(UploadError, _refused)
+    app.add_exception_handler(ClientDisconnect, _gone)
 
     @app.get("/health", summary="Whether the service is up, and which model it runs")
     async def health() -> dict[str, Any]:
@@ -161,6 +140,37 @@ def create_app(classifier, max_bytes: int = DEFAULT_MAX_BYTES, threads: int = 2,
         return page.render(classifier.model_id, max_bytes)
 
     return app
+
+
+class _LazyTagger:
+    """The tagger for ``?tags=1``: the one given, or musicnn's, loaded once at the first request for tags
+    (in the model's thread pool, so loading does not hold up the event loop)."""
+
+    def __init__(self, tagger=None):
+        self.tagger = tagger
+        self.loading = threading.Lock()
+
+    def __call__(self):
+        with self.loading:
+            if self.tagger is None:
+                from genrekit.tags import Tagger
+
+                self.tagger = Tagger()
+        return self.tagger
+
+
+async def _refused(request: Request, exc: UploadError) -> JSONResponse:
+    if exc.status == 507:  # the operator must hear of it, not only the client
+        log.warning("%s: refused with 507: no space left in the temporary folder %s", _client(request),
+                    tempfile.gettempdir())
+    return JSONResponse({"detail": str(exc)}, status_code=exc.status)
+
+
+async def _gone(request: Request, exc: ClientDisconnect) -> JSONResponse:
+    when = exc.args[0] if exc.args else "before its upload was complete (nothing was classified)"
+    log.info("%s: the client closed the connection %s", _client(request), when)
+    # uvicorn sends nothing on a closed connection; another server may deliver this.
+    return JSONResponse({"detail": "the connection closed before the request was complete"}, status_code=400)
 
 
 async def _unless_gone(request: Request, work: Future) -> Any:
