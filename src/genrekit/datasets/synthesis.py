@@ -1121,6 +1121,30 @@ def _manifest(n_per_genre, seconds, seed, sr, layout, fmt) -> dict:
     }
 
 
+def _read_manifest(path: pathlib.Path) -> dict | None:
+    """A tree's manifest (``{}`` when unreadable), or None when there is none."""
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _remove_unwanted(tree: pathlib.Path, keep: set) -> None:
+    """Delete generated-looking files (``<genre>.<digits>.<format>``) of an earlier tree that are not in ``keep``:
+    only what a previous run of ours made and this run does not want."""
+    for genre in GENRES:
+        folder = tree / genre
+        if not folder.is_dir():
+            continue
+        for path in folder.iterdir():
+            stem, _, ext = path.name.rpartition(".")
+            if (ext in FORMATS and stem.startswith(genre + ".") and stem[len(genre) + 1:].isdigit()
+                    and path not in keep):
+                path.unlink()
+
+
 def write_tree(root, n_per_genre: int = 10, seconds: float = 30.0, seed: int = 0, sr: int = 22050,
                layout: str = "folder", fmt: str = "wav") -> pathlib.Path:
     """Write ``n_per_genre`` synthetic tracks per genre as audio files under ``root``.
@@ -1175,28 +1199,13 @@ def write_tree(root, n_per_genre: int = 10, seconds: float = 30.0, seed: int = 0
         (genre, i): tree / genre / f"{genre}.{i:05d}.{fmt}"
         for genre in GENRES for i in range(n_per_genre)
     }
-    old = None
-    if manifest_path.is_file():
-        try:
-            old = json.loads(manifest_path.read_text())
-        except (OSError, ValueError):
-            old = {}
+    old = _read_manifest(manifest_path)
     if old == wanted and all(p.is_file() for p in files.values()):
         return tree
     if old is not None:
         manifest_path.unlink()
         if old != wanted:
-            # Only wipe what a previous run of ours made and this run does not want.
-            keep = set(files.values())
-            for genre in GENRES:
-                folder = tree / genre
-                if not folder.is_dir():
-                    continue
-                for p in folder.iterdir():
-                    stem, _, ext = p.name.rpartition(".")
-                    if (ext in FORMATS and stem.startswith(genre + ".") and stem[len(genre) + 1:].isdigit()
-                            and p not in keep):
-                        p.unlink()
+            _remove_unwanted(tree, set(files.values()))
     format_, subtype = FORMATS[fmt]
     for (genre, i), path in files.items():
         if old == wanted and path.is_file():
