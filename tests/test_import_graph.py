@@ -208,3 +208,16 @@ def test_read_layers_takes_the_block_between_the_markers():
 def test_genrekit_has_no_import_cycle_and_no_upward_import():
     layers = read_layers(DOC.read_text())
     assert problems(PACKAGE, "genrekit", layers) == []
+
+
+def test_the_architecture_listing_names_every_module_and_only_modules_that_exist():
+    """docs/architecture.md's module listing (the code block that starts with errors.py) stays true to the tree."""
+    text = DOC.read_text()
+    listing = text[text.index("```\nerrors.py"):]
+    listing = listing[:listing.index("\n```\n")]
+    named = set(re.findall(r"(?<![/\w])(\w+\.py)\b", listing))  # not scripts/x.py
+    files = {path.name for path in PACKAGE.rglob("*.py")} - {"__init__.py"}
+    assert files - named == set(), "modules missing from docs/architecture.md"
+    assert named - files == set(), "docs/architecture.md names files that do not exist"
+    packages = {path.parent.name for path in PACKAGE.rglob("__init__.py")} - {"genrekit"}
+    assert packages <= set(re.findall(r"^(\w+)/", listing, re.M)) | {"report"}

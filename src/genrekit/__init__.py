@@ -1,16 +1,22 @@
 """genrekit: music genre classification with convolutional networks.
 
-Layers, top to bottom (data flows down, nothing flows up)::
+Layers, top to bottom (a module imports from its own layer and those above it; the order is stated once,
+in ``docs/architecture.md``, and checked by ``tests/test_import_graph.py``)::
 
-    audio        decode any file -> mono float32 at a target rate
-    datasets     Track records, GTZAN / folder / synthetic collections, splits
-    features     feature specs (log-mel, STFT, coarse-mel, music features), clips, cache, extraction
-    models       the papers' networks and classical baselines
-    training     the training engine and run directories
-    evaluation   protocols, metrics, reproductions, reports
-    inference    Classifier: files, arrays, spectrograms -> genres (``load_model``)
-    explain      receptive fields, STRF filters, LDA views, feature maps
-    apps         the command line (``genrekit --help``), the web server, the tagger's command
+    errors, files, progress, threads   errors for people, atomic writes, global state in one place
+    audio, plotting                    decode any file; figures saved atomically
+    pool, paths                        worker processes that die with their parent; which files to read
+    datasets                           Track records, GTZAN / coarse-mel / folder / synthetic collections, splits
+    features                           feature specs (log-mel, STFT, coarse-mel, music, musicnn input), cache
+    models                             the papers' networks, classical baselines, musicnn, model assembly
+    aggregation, metrics               clip -> track decisions; accuracy, confusion, recall, CIs
+    runs, data                         the run directory's files; dataset + features + split -> arrays
+    training                           the training engine
+    inference, export                  Classifier: files, arrays, spectrograms -> genres (``load_model``); ONNX
+    tags, filetags, tagger             musicnn's tags, genres in files' tags, the library catalogue
+    explain                            receptive fields, STRF filters, LDA views, feature maps
+    evaluation                         the papers' protocols, results.json, reports
+    apps                               the command line (``genrekit --help``), the web server, the demo
 
 ``genrekit.load_model()`` returns the bundled pretrained classifier (``docs/models.md``).
 
