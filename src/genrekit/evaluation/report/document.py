@@ -14,7 +14,7 @@ import base64
 import html
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence, Union
+from typing import Callable, Sequence, Union
 
 __all__ = ["Code", "Strong", "Inline", "Heading", "Paragraph", "Alert", "Table", "Image", "Gallery", "CodeBlock",
            "Bullets", "to_markdown", "to_html", "pct", "paper_pct", "plural", "mean_std", "interval"]
@@ -85,14 +85,19 @@ class Bullets:
     items: list[Inline]
 
 
-def _md_inline(text: Inline) -> str:
+def _inline(text: Inline, code: Callable[[str], str], strong: Callable[[str], str], plain: Callable[[str], str]) -> str:
+    """Inline text in one output format: ``code``, ``strong`` and ``plain`` render each kind of run."""
     if isinstance(text, list):
-        return "".join(_md_inline(part) for part in text)
+        return "".join(_inline(part, code, strong, plain) for part in text)
     if isinstance(text, Code):
-        return f"`{text.text}`"
+        return code(text.text)
     if isinstance(text, Strong):
-        return f"**{text.text}**"
-    return text
+        return strong(text.text)
+    return plain(text)
+
+
+def _md_inline(text: Inline) -> str:
+    return _inline(text, lambda t: f"`{t}`", lambda t: f"**{t}**", lambda t: t)
 
 
 def to_markdown(blocks: list) -> str:
@@ -121,13 +126,8 @@ def to_markdown(blocks: list) -> str:
 
 
 def _html_inline(text: Inline) -> str:
-    if isinstance(text, list):
-        return "".join(_html_inline(part) for part in text)
-    if isinstance(text, Code):
-        return f"<code>{html.escape(text.text)}</code>"
-    if isinstance(text, Strong):
-        return f"<strong>{html.escape(text.text)}</strong>"
-    return html.escape(text)
+    return _inline(text, lambda t: f"<code>{html.escape(t)}</code>", lambda t: f"<strong>{html.escape(t)}</strong>",
+                   html.escape)
 
 
 _CSS = """
