@@ -14,6 +14,14 @@ and :meth:`~NetworkRun.score`; :func:`fit` strings them together. The process-wi
 sets (torch's thread count, the seeds of the global random generators) is set and restored by
 :func:`genrekit.threads.seeded`, and the caller's arrays are never modified.
 
+Data parallel: when ``torch.distributed`` is initialised (Ray Train's ``TorchTrainer`` does it, see
+:mod:`genrekit.training_ray`; so does ``torchrun``), :func:`fit` trains one replica per process
+(:class:`ProcessGroup`): every rank draws the same clip order for an epoch and trains on its share
+of it, ``clips[rank::world]``, in batches of ``batch_size / world`` clips, the gradients averaged by
+``DistributedDataParallel``, so every rank holds the same weights; rank 0 validates, scores and
+writes the run directory, and every rank follows its validation (best epoch, early stop). With one
+process nothing changes.
+
 Training is deterministic for a seed: the clip order of epoch ``e`` is drawn from
 ``(seed, e)`` and the torch RNG state (dropout) is checkpointed, so a run killed after an
 epoch and resumed with ``resume=True`` ends with the same metrics as an uninterrupted one.
@@ -51,7 +59,7 @@ from genrekit.progress import Progress
 from genrekit.runs import RunDir, plain
 from genrekit.threads import rng_state, seeded, set_rng_state
 
-__all__ = ["TrainConfig", "NetworkRun", "train", "fit", "fit_classical", "evaluate", "clip_probabilities",
+__all__ = ["TrainConfig", "NetworkRun", "ProcessGroup", "train", "fit", "fit_classical", "evaluate", "clip_probabilities",
            "make_optimizer", "resolve_precision"]
 
 
@@ -294,6 +302,66 @@ def _standardizer(train: TrackData) -> Standardize:
     return Standardize(torch.from_numpy(mean.astype(np.float32)), torch.from_numpy(std.astype(np.float32)))
 
 
+@dataclass(frozen=True)
+class ProcessGroup:
+    """This process's place in a data-parallel run: ``rank`` of ``world`` (0 of 1 when training alone).
+
+    Collectives go through ``torch.distributed`` on ``device`` (gloo on the CPU, nccl on a GPU); with
+    one process every method returns its input.
+    """
+
+    rank: int = 0
+    world: int = 1
+    device: torch.device = torch.device("cpu")
+
+    @classmethod
+    def current(cls, device: torch.device) -> "ProcessGroup":
+        """The ``torch.distributed`` group this process is in, if one is initialised."""
+        from torch import distributed
+
+        if distributed.is_available() and distributed.is_initialized():
+            return cls(distributed.get_rank(), distributed.get_world_size(), device)
+        return cls(device=device)
+
+    @property
+    def first(self) -> bool:
+        """True on rank 0: the rank that validates, scores and writes the run directory."""
+        return self.rank == 0
+
+    def shard(self, items: list) -> list:
+        """This rank's share of ``items``: ``items[rank::world]``, the list first repeated cyclically to a
+        multiple of ``world`` items so every rank gets as many (and runs as many steps)."""
+        if self.world == 1:
+            return items
+        size = -(-len(items) // self.world) * self.world
+        return [items[i % len(items)] for i in range(size)][self.rank::self.world]
+
+    def total(self, values: list[float]) -> list[float]:
+        """Each of ``values`` summed over the ranks."""
+        if self.world == 1:
+            return values
+        from torch import distributed
+
+        summed = torch.tensor(values, dtype=torch.float64, device=self.device)
+        distributed.all_reduce(summed)
+        return summed.tolist()
+
+    def from_first(self, compute: Callable[[], Any]) -> Any:
+        """``compute()`` run on rank 0 and its (picklable) result given to every rank."""
+        if self.world == 1:
+            return compute()
+        from torch import distributed
+
+        box = [compute() if self.first else None]
+        distributed.broadcast_object_list(box, src=0, device=self.device if self.device.type == "cuda" else None)
+        return box[0]
+
+    def replicate(self, model: nn.Module) -> nn.Module:
+        """``model`` wrapped in ``DistributedDataParallel`` (gradients averaged over the ranks at each
+        backward pass); ``model`` itself with one process."""
+        return nn.parallel.DistributedDataParallel(model) if self.world > 1 else model
+
+
 def _log(message: str, enabled: bool) -> None:
     if enabled:
         print(message, file=sys.stderr, flush=True)
@@ -318,16 +386,21 @@ class NetworkRun:
     run : RunDir
     device : torch.device
     progress : bool
+    group : ProcessGroup, optional
+        The data-parallel group (default: this process alone).
     """
 
     def __init__(self, config: TrainConfig, n_classes: int, train_data: TrackData, valid_data: TrackData,
-                 frames: int, hop: int, run: RunDir, device: torch.device, progress: bool = True):
+                 frames: int, hop: int, run: RunDir, device: torch.device, progress: bool = True,
+                 group: ProcessGroup | None = None):
         self.config, self.n_classes, self.run, self.progress = config, n_classes, run, progress
+        self.group = group or ProcessGroup(device=device)
         self.train_data, self.valid_data, self.frames, self.hop = train_data, valid_data, frames, hop
         self.device = device
         standardize = _standardizer(train_data) if config.normalize == "band" else None
         self.model: Network = build_model(config.model, train_data.features[0].shape[0], frames, n_classes,
                                           standardize, config.normalize, config.model_args).to(device)
+        self.replica = self.group.replicate(self.model)  # what step() runs forward: the model, or its DDP wrapper
         self.optimizer = make_optimizer(self.model.parameters(), config.optimizer)
         self.loss_fn = nn.CrossEntropyLoss()
         self.history: list[dict] = []
@@ -370,9 +443,10 @@ class NetworkRun:
                 for t in tracks]
 
     def train_epoch(self, epoch: int) -> dict[str, float]:
-        """One pass over the epoch's clips; ``train_loss`` and ``train_clip_accuracy``."""
-        starts = self.epoch_clips(epoch)
-        batch_size = self.config.batch_size
+        """One pass over the epoch's clips (this rank's share); ``train_loss`` and ``train_clip_accuracy``
+        (of all ranks)."""
+        starts = self.group.shard(self.epoch_clips(epoch))
+        batch_size = -(-self.config.batch_size // self.group.world)
         self.model.train()
         total_loss, correct, seen = 0.0, 0, 0
         with Progress(-(-len(starts) // batch_size), f"epoch {epoch}/{self.config.epochs}",
@@ -383,13 +457,14 @@ class NetworkRun:
                 correct += int((logits.argmax(dim=1) == y).sum())
                 seen += len(y)
                 bar.advance(info=f"loss {total_loss / seen:.3f} acc {correct / seen:.3f}")
+        total_loss, correct, seen = self.group.total([total_loss, correct, seen])
         return {"train_loss": total_loss / seen, "train_clip_accuracy": correct / seen}
 
     def step(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """One optimiser step on a batch ``x [batch, bands, frames]``, ``y [batch]``; (loss, logits, y)."""
         x, y = x.to(self.device), y.to(self.device)
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16"):
-            logits = self.model(x)
+            logits = self.replica(x)
             loss = self.loss_fn(logits.float(), y)
         objective = loss + self.model.regularization().to(self.device)
         self.optimizer.zero_grad(set_to_none=True)
@@ -402,11 +477,12 @@ class NetworkRun:
         return clip_probabilities(self.model, data, self.frames, self.hop, self.device, precision=self.precision)
 
     def validate(self) -> dict[str, float]:
-        """``valid_loss``, ``valid_clip_accuracy``, ``valid_track_accuracy``; empty without validation tracks."""
+        """``valid_loss``, ``valid_clip_accuracy``, ``valid_track_accuracy`` (rank 0's, on every rank); empty
+        without validation tracks."""
         if not len(self.valid_data):
             return {}
-        valid = evaluate(self.score(self.valid_data), self.valid_data.labels, self.config.aggregation,
-                         self.n_classes)
+        valid = self.group.from_first(lambda: evaluate(self.score(self.valid_data), self.valid_data.labels,
+                                                       self.config.aggregation, self.n_classes))
         return {"valid_loss": valid["loss"], "valid_clip_accuracy": valid["clip_accuracy"],
                 "valid_track_accuracy": valid["track_accuracy"]}
 
@@ -417,13 +493,17 @@ class NetworkRun:
         return (row["valid_track_accuracy"], -row["valid_loss"]) > (self.best["track_accuracy"], -self.best["loss"])
 
     def checkpoint(self, epoch: int, better: bool) -> None:
-        """Save ``best`` (when ``better``) and ``last``, decide on early stopping, rewrite the curves."""
+        """Save ``best`` (when ``better``) and ``last``, decide on early stopping, rewrite the curves (the
+        files on rank 0 only)."""
         if better:
             self.best = {"epoch": epoch, "track_accuracy": self.history[-1].get("valid_track_accuracy", -1.0),
                          "loss": self.history[-1].get("valid_loss", float("inf"))}
-            self.run.save_checkpoint("best", {"model": self.model.state_dict(), "epoch": epoch})
         patience = self.config.patience
         self.stopped_early = bool(patience) and epoch - self.best["epoch"] >= patience
+        if not self.group.first:
+            return
+        if better:
+            self.run.save_checkpoint("best", {"model": self.model.state_dict(), "epoch": epoch})
         self.run.save_checkpoint("last", {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
                                           "epoch": epoch, "history": self.history, "best": self.best,
                                           "rng": rng_state(), "stopped": self.stopped_early})
@@ -494,33 +574,44 @@ def fit(config: TrainConfig, genres: list[str], train_data: TrackData, valid_dat
     """Train and evaluate a network on prepared track data; see :func:`train` for the run directory.
 
     This is the engine itself, for callers that bring their own arrays (any feature source). The
-    arrays are not modified; torch's thread count and the global RNGs are restored on return.
+    arrays are not modified; torch's thread count and the global RNGs are restored on return. In a
+    ``torch.distributed`` group every rank calls it with the same arguments (:class:`ProcessGroup`);
+    each resumes from the run directory's ``last`` checkpoint, and all return rank 0's metrics.
     """
     config = config.resolved()
     run = RunDir(out)
     device = _device(config.device)
+    group = ProcessGroup.current(device)
     train_data, valid_data, test_data = (_padded(d, frames) for d in (train_data, valid_data, test_data))
     if not len(train_data):
         raise ConfigError("the training split has no tracks")
     resolved = _resolved_config(config, frames, hop, genres)
     state = _resume_state(run, resolved, resume)
-    run.write_config(resolved)
+    if group.first:
+        run.write_config(resolved)
     with seeded(config.seed, config.threads):
-        network = NetworkRun(config, len(genres), train_data, valid_data, frames, hop, run, device, progress)
+        network = NetworkRun(config, len(genres), train_data, valid_data, frames, hop, run, device,
+                             progress and group.first, group)
         if state is not None:
             network.restore(state)
         network.train()
-        network.load_best()
-        results = _test(network.score, {"valid": valid_data, "test": test_data}, config.aggregation, len(genres),
-                        run)
-    history = network.history
+        return group.from_first(lambda: _finish(network, genres, valid_data, test_data, context))
+
+
+def _finish(network: NetworkRun, genres: list[str], valid_data: TrackData, test_data: TrackData,
+            context: dict | None) -> dict[str, Any]:
+    """The best epoch's weights scored on the validation and test tracks; ``metrics.json`` written."""
+    config, history = network.config, network.history
+    network.load_best()
+    results = _test(network.score, {"valid": valid_data, "test": test_data}, config.aggregation, len(genres),
+                    network.run)
     metrics = _metrics(config, genres, context, results,
                        n_parameters=int(sum(p.numel() for p in network.model.net.parameters())),
                        epochs_run=len(history), best_epoch=network.best["epoch"],
-                       stopped_early=network.stopped_early, train_tracks=len(train_data),
+                       stopped_early=network.stopped_early, train_tracks=len(network.train_data),
                        train_seconds=float(sum(r["seconds"] for r in history)), aggregation=config.aggregation,
-                       device=device.type, precision=network.precision)
-    run.write_metrics(metrics)
+                       device=network.device.type, precision=network.precision)
+    network.run.write_metrics(metrics)
     return metrics
 
 
