@@ -164,10 +164,23 @@ def train(
     cache: Optional[Path] = typer.Option(None, "--cache", "-c", help="Feature cache folder."),
     n_per_genre: int = _N,
     seconds: float = _SECONDS,
+    ray: Optional[str] = typer.Option(None, "--ray", metavar="auto|HOST:PORT",
+                                      help="Train data-parallel on Ray: auto (the running cluster, else Ray on this "
+                                           "machine) or the head's HOST:PORT. Needs pip install 'genrekit[ray]'; "
+                                           "dataset, --cache and --out on storage every node sees."),
+    workers: int = typer.Option(1, "--workers", min=1, help="With --ray: training workers (one CPU each, or one "
+                                                            "GPU each when the cluster has GPUs)."),
 ) -> None:
-    """Train a model under its paper's settings and write a run directory (metrics.json, curves, checkpoints)."""
+    """Train a model under its paper's settings and write a run directory (metrics.json, curves, checkpoints).
+
+    With --ray, one network is trained data-parallel on --workers Ray workers (PyTorch DDP); the run
+    directory is the same as a single-process run's.
+    """
     from genrekit import models
     from genrekit.training import TrainConfig, train as run_training
+
+    if ray is None and workers != 1:
+        raise typer.BadParameter("--workers needs --ray (data-parallel training runs on Ray)")
 
     options = {"n_per_genre": n_per_genre, "seconds": seconds, "seed": seed} if dataset is DatasetName.synthetic else {}
     optimizer = None
@@ -182,7 +195,12 @@ def train(
                          normalize=normalize, seed=seed, device=device, precision=precision,
                          cache=str(cache) if cache else None)
     out = out or Path("runs") / f"{model}-{dataset.value}-seed{seed}"
-    metrics = run_training(config, out, resume=resume)
+    if ray is None:
+        metrics = run_training(config, out, resume=resume)
+    else:
+        from genrekit.training_ray import train_ray
+
+        metrics = train_ray(config, out, resume=resume, workers=workers, address=ray)
     for part in ("valid", "test"):
         if part in metrics:
             m = metrics[part]
