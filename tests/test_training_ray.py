@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -37,11 +38,12 @@ def config(tmp_path_factory, epochs: int = 2, **more) -> dict:
 @pytest.fixture(scope="module")
 def local_ray():
     """Ray on this machine, in this process, two CPUs (its own temp folder: no other cluster is joined)."""
+    temp = f"/tmp/gk-ray-{os.getpid()}"  # short: Ray's socket paths must stay under 108 bytes
     if not ray.is_initialized():
-        ray.init(num_cpus=2, include_dashboard=False, object_store_memory=100_000_000,
-                 _temp_dir=f"/tmp/gk-ray-{os.getpid()}")
+        ray.init(num_cpus=2, include_dashboard=False, object_store_memory=100_000_000, _temp_dir=temp)
     yield ray.get_runtime_context().gcs_address
     ray.shutdown()
+    shutil.rmtree(temp, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
