@@ -228,6 +228,9 @@ def reproduce(
     cache: Optional[Path] = typer.Option(None, "--cache", "-c", help="Feature cache folder."),
     n_per_genre: int = _N,
     seconds: float = _SECONDS,
+    ray: Optional[str] = typer.Option(None, "--ray", metavar="auto|ADDRESS", help="Run every (system, run) as a "
+                                      "Ray task: auto (the cluster running here, else a local one) or a "
+                                      "cluster's address; --out must be a path every node sees."),
 ) -> None:
     """Reproduce a paper's table under its protocol; writes results.json, report.md and report.html. Resumes."""
     from genrekit.evaluation import reproduce as run_reproduction
@@ -238,7 +241,8 @@ def reproduce(
     out = out or Path("reproductions") / (f"{name}-{dataset.value}" + ("-quick" if budget == "quick" else ""))
     source = Source(dataset.value, root, options, str(cache) if cache else None)
     plan = Plan(budget, protocol, runs, [x.strip() for x in systems.split(",")] if systems else None, epochs)
-    results = run_reproduction(paper, source, out, plan, seed=seed, command="genrekit " + " ".join(sys.argv[1:]))
+    results = run_reproduction(paper, source, out, plan, seed=seed, command="genrekit " + " ".join(sys.argv[1:]),
+                               ray=ray)
     for system in results["systems"]:
         accuracy = system["accuracy"]
         paper_value = system["paper_accuracy"]

@@ -15,6 +15,11 @@ Runs resume: a finished run (``metrics.json``) is read back, an interrupted one 
 from its last checkpoint, so a reproduction interrupted after three of ten runs continues
 with the fourth.
 
+Where the runs are executed is a :data:`Runner`: here one after another (:func:`run_here`), or as
+Ray tasks across a cluster (:func:`run_on_ray`, ``reproduce(..., ray="auto")``), each writing its
+own run directory under ``OUT`` by the same resume rule. Results, fusions and the report are
+computed in the calling process either way.
+
 Protocol runs: a split spec with several splits (``holdout:8/1/1x10``, ``kfold:10``) gives
 one run per split; a spec with one split (``filtered``) is run ``runs`` times with training
 seeds ``seed, seed + 1, ...``. A :class:`Plan` says what to run of the paper's protocol:
@@ -29,7 +34,7 @@ from __future__ import annotations
 import os
 import platform
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -40,12 +45,13 @@ import yaml
 
 import genrekit
 from genrekit import aggregation
-from genrekit.errors import ConfigError
+from genrekit.errors import ConfigError, GenrekitError
 from genrekit.metrics import bootstrap_ci, classification, recall, summarize
 from genrekit.evaluation.results import BUDGETS, Deviation, Results, write_results
 from genrekit.runs import RunDir
 
-__all__ = ["Recipe", "SystemRecipe", "Source", "Plan", "papers", "load_recipe", "reproduce"]
+__all__ = ["Recipe", "SystemRecipe", "Source", "Plan", "Runner", "papers", "load_recipe", "reproduce", "run_here",
+           "run_on_ray"]
 
 
 @dataclass
@@ -289,6 +295,21 @@ def _cap_epochs(rep: _Reproduction, system: SystemRecipe, config) -> None:
             rep.deviate("cut", f"{system.name}: at most {cap} of the paper's {paper_epochs} epochs")
 
 
+@dataclass(frozen=True)
+class _Job:
+    """One run of a model system: the configuration to train and the run directory it writes."""
+
+    system: SystemRecipe
+    run: int
+    config: Any
+    run_dir: Path
+
+
+#: What executes a reproduction's runs: called with the jobs and ``progress``, it yields each job's
+#: ``(metrics, test predictions)`` (:func:`_train_or_read`) in the jobs' order, as they are ready.
+Runner = Callable[[Sequence[_Job], bool], Iterator[tuple[dict, dict[str, Any]]]]
+
+
 def _train_or_read(config, run_dir: Path, progress: bool) -> tuple[dict, dict[str, Any]]:
     """A run's metrics (trained now, resumed, or read back when finished) and its test-track predictions.
 
@@ -302,22 +323,102 @@ def _train_or_read(config, run_dir: Path, progress: bool) -> tuple[dict, dict[st
     return metrics, run.read_predictions("test")
 
 
-def _run_system(rep: _Reproduction, system: SystemRecipe, progress: bool) -> tuple[dict, list[dict]]:
-    """Train (or read back) every run of a model system: its summary and each run's test predictions."""
+def run_here(jobs: Sequence[_Job], progress: bool) -> Iterator[tuple[dict, dict[str, Any]]]:
+    """The local :data:`Runner`: the runs one after another in this process."""
+    for job in jobs:
+        yield _train_or_read(job.config, job.run_dir, progress)
+
+
+def run_on_ray(address: str = "auto") -> Runner:
+    """A :data:`Runner` that runs every unfinished run as a Ray task on the cluster at ``address``.
+
+    Each task asks for the run's CPUs (``threads``, else one) and a GPU when the run trains a
+    network on a device other than ``cpu`` and the cluster has a GPU. A task trains (or resumes)
+    its own run directory, so ``out`` must be a path every node sees; a run Ray retries after a
+    lost worker or node continues from its last checkpoint. Finished runs are read back here,
+    without a task. When a run fails, the others still finish (kept for the next call) before
+    its error is raised.
+    """
+    from genrekit import scale
+
+    ray = scale.require_ray()
+    gpus = scale.connect(address)["gpus"]
+    remote = ray.remote(_train_or_read)
+
+    def runner(jobs: Sequence[_Job], progress: bool) -> Iterator[tuple[dict, dict[str, Any]]]:
+        refs = [None if RunDir(job.run_dir).finished() else
+                remote.options(num_cpus=job.config.threads or 1, num_gpus=_wants_gpu(job) if gpus else 0)
+                .remote(_everywhere(job.config), job.run_dir.resolve(), False) for job in jobs]
+        for job, ref in zip(jobs, refs):
+            yield _train_or_read(job.config, job.run_dir, progress) if ref is None else _ray_get(ray, ref, refs, job)
+
+    return runner
+
+
+def _wants_gpu(job: _Job) -> int:
+    return int(job.system.kind == "network" and job.config.device != "cpu")
+
+
+def _everywhere(config):
+    """The configuration with its dataset and cache folders as absolute paths (a task may run elsewhere)."""
+    from dataclasses import replace
+
+    return replace(config, **{name: str(Path(getattr(config, name)).resolve())
+                              for name in ("root", "cache") if getattr(config, name)})
+
+
+def _ray_get(ray, ref, refs: list, job: _Job):
+    """The task's value; on failure, wait for the other tasks, then raise a genrekit error as itself."""
+    try:
+        return ray.get(ref)
+    except ray.exceptions.RayError as exc:
+        ray.wait([r for r in refs if r is not None], num_returns=sum(r is not None for r in refs))
+        cause = getattr(exc, "cause", None)
+        if isinstance(cause, GenrekitError):
+            raise cause from None
+        if isinstance(exc, ray.exceptions.RayTaskError):
+            raise
+        raise GenrekitError(f"{job.run_dir}: the Ray task was lost ({type(exc).__name__}); finished runs are "
+                            "kept, run the same command again to resume") from None
+
+
+def _schedule(rep: _Reproduction) -> list[tuple[SystemRecipe, list[_Job]]]:
+    """The selected systems in the recipe's order with their runs (none for a fusion), recording skips.
+
+    A fusion runs when both its systems run before it; a system whose features need audio is
+    skipped on coarse-mel.
+    """
+    scheduled: list[tuple[SystemRecipe, list[_Job]]] = []
+    for system in rep.systems:
+        if system.fusion:
+            if not set(system.fusion) <= {s.name for s, jobs in scheduled if jobs}:
+                rep.deviate("skipped", f"{system.name}: not run, because {' or '.join(system.fusion)} was not run")
+                continue
+            scheduled.append((system, []))
+        elif system.requires_audio and rep.source.dataset == "coarse-mel":
+            rep.deviate("skipped", f"{system.name}: not run, because its features need audio and coarse-mel has none")
+        else:
+            folder = rep.out / "runs" / system.name.replace(" ", "_")
+            scheduled.append((system, [_Job(system, run, _train_config(rep, system, run), folder / f"run-{run:02d}")
+                                       for run in range(rep.runs)]))
+    return scheduled
+
+
+def _run_system(rep: _Reproduction, jobs: Sequence[_Job], outcomes: Iterator, progress: bool
+                ) -> tuple[dict, list[dict]]:
+    """A model system's summary and each run's test predictions, from its jobs' ``outcomes``."""
     per_run, run_dirs, predictions = [], [], []
-    for run in range(rep.runs):
-        config = _train_config(rep, system, run)
-        run_dir = rep.out / "runs" / system.name.replace(" ", "_") / f"run-{run:02d}"
-        metrics, saved = _train_or_read(config, run_dir, progress)
-        decided = _decisions(saved, metrics.get("aggregation", config.resolved().aggregation), rep.n_classes)
-        decided["clip_accuracy"] = metrics["test"].get("clip_accuracy") if system.kind == "network" else None
+    for job in jobs:
+        metrics, saved = next(outcomes)
+        decided = _decisions(saved, metrics.get("aggregation", job.config.resolved().aggregation), rep.n_classes)
+        decided["clip_accuracy"] = metrics["test"].get("clip_accuracy") if job.system.kind == "network" else None
         per_run.append(decided)
         predictions.append(saved)
-        run_dirs.append(str(run_dir.relative_to(rep.out)))
+        run_dirs.append(str(job.run_dir.relative_to(rep.out)))
         if progress:
-            print(f"{rep.recipe.paper} {system.name} run {run + 1}/{rep.runs}: test track accuracy "
+            print(f"{rep.recipe.paper} {job.system.name} run {job.run + 1}/{rep.runs}: test track accuracy "
                   f"{decided['correct'].mean():.3f}", file=sys.stderr, flush=True)
-    return _system_summary(system, per_run, run_dirs), predictions
+    return _system_summary(jobs[0].system, per_run, run_dirs), predictions
 
 
 def _decisions(predictions: dict, rule: str, n_classes: int) -> dict:
@@ -348,22 +449,19 @@ def _system_summary(system: SystemRecipe, per_run: list[dict], run_dirs: list[st
             "recall": recall(summed), "run_dirs": run_dirs}
 
 
-def _run_all(rep: _Reproduction, progress: bool) -> list[dict]:
-    """Every selected system in the recipe's order: models run, fusions of two systems run before them."""
+def _run_all(rep: _Reproduction, progress: bool, runner: Runner = run_here) -> list[dict]:
+    """Every selected system in the recipe's order: the runner runs the models' runs, fusions are made here."""
+    scheduled = _schedule(rep)
+    outcomes = iter(runner([job for _, jobs in scheduled for job in jobs], progress))
     predictions: dict[str, list[dict]] = {}
     summaries = []
-    for system in rep.systems:
+    for system, jobs in scheduled:
         if system.fusion:
-            parts = [predictions.get(name) for name in system.fusion]
-            if not all(parts):
-                rep.deviate("skipped", f"{system.name}: not run, because {' or '.join(system.fusion)} was not run")
-                continue
-            per_run = [_fuse(a, b, system.rule, rep.n_classes) for a, b in zip(*parts)]
+            a, b = (predictions[name] for name in system.fusion)
+            per_run = [_fuse(x, y, system.rule, rep.n_classes) for x, y in zip(a, b)]
             summaries.append(_system_summary(system, per_run, []))
-        elif system.requires_audio and rep.source.dataset == "coarse-mel":
-            rep.deviate("skipped", f"{system.name}: not run, because its features need audio and coarse-mel has none")
         else:
-            summary, predictions[system.name] = _run_system(rep, system, progress)
+            summary, predictions[system.name] = _run_system(rep, jobs, outcomes, progress)
             summaries.append(summary)
     return summaries
 
@@ -384,7 +482,7 @@ def _results(rep: _Reproduction, systems: list[dict], command: str) -> Results:
 
 def reproduce(paper: str | os.PathLike, source: Source = Source(), out: str | os.PathLike = "reproductions",
               plan: Plan = Plan(), *, seed: int = 0, command: str | None = None, progress: bool = True,
-              write_report: bool = True) -> Results:
+              write_report: bool = True, ray: str | None = None) -> Results:
     """Train and evaluate every system of a paper's recipe under its protocol.
 
     Parameters
@@ -405,6 +503,10 @@ def reproduce(paper: str | os.PathLike, source: Source = Source(), out: str | os
     progress : bool
     write_report : bool
         Also write the report (:func:`genrekit.evaluation.report.write_report`).
+    ray : str, optional
+        Run the runs as Ray tasks (:func:`run_on_ray`) on the cluster at this address (``"auto"``: the
+        one running here, else a new local one); ``out`` must then be a path every node sees. Results,
+        fusions and the report are computed here, as without Ray.
 
     Returns
     -------
@@ -412,13 +514,14 @@ def reproduce(paper: str | os.PathLike, source: Source = Source(), out: str | os
         The contents of ``results.json``, each deviation a
         :class:`~genrekit.evaluation.results.Deviation` (its text, with a kind).
     """
+    runner = run_on_ray(ray) if ray else run_here
     recipe = load_recipe(paper)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     rep = _resolve(recipe, source, plan, out, seed)
     command = command or (f"genrekit.evaluation.reproduce({paper!r}, dataset={source.dataset!r}, "
                           f"root={str(source.root)!r}, budget={plan.budget!r}, protocol={plan.protocol!r}, seed={seed})")
-    results = _results(rep, _run_all(rep, progress), command)
+    results = _results(rep, _run_all(rep, progress, runner), command)
     write_results(out, results)
     if write_report:
         from genrekit.evaluation.report import write_report as write
