@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -171,6 +172,22 @@ def test_without_ray_the_option_is_one_line_saying_what_to_install(tmp_path, com
     assert error_lines(done.stderr) == ["error: --ray needs Ray, which is not installed here: "
                                         "pip install 'genrekit[ray]'"]
     assert not (tmp_path / "c.sqlite").exists()
+
+
+def test_an_address_where_no_cluster_answers_is_one_line_at_once(tmp_path):
+    pytest.importorskip("ray", reason="Ray is not installed")
+    write(tmp_path / "song.wav", tone(440.0, 3.0))
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    for address, says in ((f"127.0.0.1:{port}", f"cannot reach the Ray cluster at 127.0.0.1:{port} ("),
+                          ("nowhere", "--ray nowhere: give auto, local or the head's HOST:PORT")):
+        start = time.monotonic()
+        done = subprocess.run(genrekit_command() + ["predict", str(tmp_path / "song.wav"), "--ray", address],
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 2 and time.monotonic() - start < 60
+        [line] = error_lines(done.stderr)
+        assert line.startswith(f"error: {says}"), line
 
 
 def test_ray_actors_without_ray_is_refused(tmp_path):

@@ -41,13 +41,14 @@ import logging
 import math
 import os
 import pickle
+import socket
 import time
 import warnings
 from typing import Any, Callable, Iterable
 
 import numpy as np
 
-from genrekit.errors import ConfigError, GenrekitError, reason
+from genrekit.errors import ConfigError, GenrekitError, os_reason, reason
 from genrekit.features.windows import read_windows
 
 __all__ = ["INSTALL", "require_ray", "connect", "shutdown", "RayClassifier", "default_actors"]
@@ -94,6 +95,8 @@ def connect(address: str | None = "auto") -> dict[str, Any]:
     ray = require_ray()
     if not ray.is_initialized():
         target = None if address in (None, "", "auto") else address
+        if target not in (None, "local"):
+            _check_reachable(target)
         try:
             ray.init(address=target, logging_level=logging.WARNING, log_to_driver=False,
                      include_dashboard=False if target in (None, "local") else None)
@@ -105,6 +108,18 @@ def connect(address: str | None = "auto") -> dict[str, Any]:
     return {"address": ray.get_runtime_context().gcs_address,
             "nodes": sum(1 for node in ray.nodes() if node.get("Alive")),
             "cpus": float(resources.get("CPU", 0.0)), "gpus": float(resources.get("GPU", 0.0))}
+
+
+def _check_reachable(address: str, timeout: float = 5.0) -> None:
+    """Refuse a ``HOST:PORT`` where nothing answers at once (Ray itself retries for minutes)."""
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit() or "://" in address:
+        raise ConfigError(f"--ray {address}: give auto, local or the head's HOST:PORT (e.g. 10.0.0.5:6379)")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as exc:
+        raise ConfigError(f"cannot reach the Ray cluster at {address} ({os_reason(exc)}); start its head there "
+                          "with `ray start --head --port PORT`, or use --ray auto") from None
 
 
 def shutdown() -> None:
