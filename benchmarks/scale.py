@@ -129,7 +129,7 @@ def main() -> None:
     from genrekit import scale
     from genrekit.inference import load_model
 
-    paths = [str(p) for p in generate(args.data / f"{args.seconds:g}s", args.tracks, args.seconds)]
+    paths = [str(p) for p in generate(args.data / f"{args.tracks}x{args.seconds:g}s", args.tracks, args.seconds)]
     out: dict = {"model": args.model, "tracks": args.tracks, "audio_seconds": args.seconds,
                  "cpus": os.cpu_count(), "machine": platform.processor() or platform.machine()}
 
