@@ -5,10 +5,16 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
+import socket
 import subprocess
+import sys
+import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -187,3 +193,149 @@ def pipe_watch(pipe):
     finally:
         stop.set()
         thread.join()
+
+
+# A real Ray cluster ----------------------------------------------------------------------------------
+#: Ports of this project's test clusters (another checkout's tests on the same machine use others).
+RAY_PORTS = range(6390, 6400, 4)
+
+
+def _children() -> dict[int, list[int]]:
+    """Parent pid -> child pids, from /proc."""
+    tree: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    parent = int(stat.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            tree.setdefault(parent, []).append(int(entry))
+    return tree
+
+
+def descendants(pids) -> list[int]:
+    """Every process below ``pids`` (not themselves)."""
+    tree, out, todo = _children(), [], list(pids)
+    while todo:
+        for child in tree.get(todo.pop(), []):
+            out.append(child)
+            todo.append(child)
+    return out
+
+
+def command_line(pid: int) -> str:
+    """A process's command line (a Ray worker's shows its title, e.g. ``ray::MapWorker(...)``); '' once gone."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+            return cmdline.read().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+@dataclass
+class RayCluster:
+    """A Ray cluster the tests started: the head's address and the ``ray start --block`` processes."""
+
+    address: str
+    nodes: list[subprocess.Popen] = field(default_factory=list)
+
+    def processes(self, text: str) -> list[int]:
+        """Pids of this cluster's processes whose command line holds ``text`` (only ours, never another
+        checkout's cluster on the same machine)."""
+        return [pid for pid in descendants(n.pid for n in self.nodes) if text in command_line(pid)]
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _start_node(args: list[str], folder: str, log: Path) -> subprocess.Popen:
+    ray = Path(sys.executable).with_name("ray")
+    command = [str(ray), "start", *args, "--node-ip-address", "127.0.0.1", "--num-cpus", "1",
+               "--object-store-memory", "200000000", "--disable-usage-stats", "--temp-dir", folder, "--block"]
+    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}  # RAY_AUTH_MODE: set by ray_cluster
+    with open(log, "wb") as out:
+        return subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+
+
+def _wait_started(node: subprocess.Popen, log: Path, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if "Ray runtime started" in log.read_text(errors="replace"):
+            return
+        if node.poll() is not None:
+            break
+        time.sleep(0.2)
+    raise RuntimeError(f"ray start did not start (exit {node.poll()}):\n{log.read_text(errors='replace')[-3000:]}")
+
+
+def _stop_nodes(nodes: list[subprocess.Popen]) -> None:
+    """Stop the nodes we started, by their pids and their processes' (never ``ray stop``: that stops every
+    Ray of the user on the machine)."""
+    below = descendants(n.pid for n in nodes)
+    for node in reversed(nodes):  # the second node first, then the head
+        if node.poll() is None:
+            node.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + 3  # then killed: a head drains for up to 30 s
+    for node in nodes:
+        try:
+            node.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            node.kill()
+            node.wait()
+    for pid in below:
+        if command_line(pid):
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+
+
+@pytest.fixture(scope="session")
+def ray_cluster(tmp_path_factory) -> Iterator[RayCluster]:
+    """A real two-node Ray cluster on loopback: a head and a second node joined with ``ray start --address``,
+    one CPU each, each with a temporary folder of its own (short: Ray's socket paths must stay under 108
+    bytes). This process is connected to it (:func:`genrekit.scale.connect`). Skips when Ray is not
+    installed. About 15 s to start."""
+    pytest.importorskip("ray", reason="Ray is not installed (pip install 'genrekit[ray]')")
+    from genrekit import scale
+
+    port = next((p for p in RAY_PORTS if all(_free(p + i) for i in range(4))), None)
+    if port is None:
+        pytest.skip(f"no free ports for a test Ray cluster in {RAY_PORTS.start}-{RAY_PORTS.stop - 1}")
+    logs = tmp_path_factory.mktemp("ray-logs")
+    # Ray 2.60 turns token authentication on for `ray start --head` when ~/.ray/auth_token exists (a local
+    # ray.init() writes one), but not for a node joining it: said explicitly, for the nodes, this process
+    # and the commands the tests start. A loopback test cluster needs no token.
+    auth_mode = os.environ.get("RAY_AUTH_MODE")
+    os.environ["RAY_AUTH_MODE"] = "disabled"
+    folders = [tempfile.mkdtemp(prefix="gkray-", dir="/tmp") for _ in range(2)]
+    address = f"127.0.0.1:{port}"
+    nodes: list[subprocess.Popen] = []
+    try:
+        nodes.append(_start_node(["--head", "--port", str(port), "--dashboard-agent-listen-port", str(port + 2),
+                                  "--include-dashboard=false"],
+                                 folders[0], logs / "head.log"))
+        _wait_started(nodes[0], logs / "head.log")
+        nodes.append(_start_node(["--address", address, "--dashboard-agent-listen-port", str(port + 3)],
+                                 folders[1], logs / "node.log"))
+        _wait_started(nodes[1], logs / "node.log")
+        deadline = time.monotonic() + 60
+        while scale.connect(address)["nodes"] < 2:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the second Ray node did not join the cluster")
+            time.sleep(0.5)
+        yield RayCluster(address, nodes)
+    finally:
+        scale.shutdown()
+        _stop_nodes(nodes)
+        for folder in folders:
+            subprocess.run(["rm", "-rf", folder], capture_output=True)
+        if auth_mode is None:
+            os.environ.pop("RAY_AUTH_MODE", None)
+        else:
+            os.environ["RAY_AUTH_MODE"] = auth_mode

@@ -516,7 +516,10 @@ def tag_library(root: str | os.PathLike, db: str | os.PathLike, classifier=None,
     db : str or path-like
         The catalogue's SQLite file (created if missing).
     classifier : Classifier, optional
-        Default: the bundled model (:func:`genrekit.inference.load_model`).
+        Default: the bundled model (:func:`genrekit.inference.load_model`). Anything with a ``model_id``
+        and the Classifier's ``predict(paths, progress=..., on_result=...)`` serves, e.g. a
+        :class:`genrekit.scale.RayClassifier` (classification on a Ray cluster; this process stays the
+        catalogue's one writer, so resuming and re-tagging work the same).
     write_tags : bool
         Also write each genre into the file's own tags (never done by default).
     progress : bool

@@ -6,6 +6,7 @@
     genrekit predict song.mp3 --tags --top-tags 8             # and musicnn's MSD tags (rock, 80s, ...)
     genrekit predict ~/Music --min-confidence 0.5             # "unknown" when the best genre is under 50 %
     genrekit predict song.mp3 --aggregation vote              # each clip votes, whatever the model's own rule
+    genrekit predict ~/Music --ray auto --format csv          # on Ray (this machine, or a cluster's HOST:PORT)
     genrekit export runs/net --onnx net.onnx                  # and/or --out net.pt
 
 Both are thin calls into :mod:`genrekit.inference` and :mod:`genrekit.export`. ``predict``
@@ -29,7 +30,8 @@ from genrekit.aggregation import RULES
 from genrekit.apps.options import finite
 from genrekit.files import printable
 
-__all__ = ["predict", "export", "render", "OutputFormat", "MIN_CONFIDENCE", "TAGS", "TOP_TAGS"]
+__all__ = ["predict", "export", "render", "load_classifier", "OutputFormat", "MIN_CONFIDENCE", "TAGS", "TOP_TAGS", "RAY",
+           "RAY_ACTORS"]
 
 
 class OutputFormat(str, Enum):
@@ -60,6 +62,29 @@ TAGS = typer.Option(False, "--tags", help="Also give musicnn's Million Song Data
                     "female vocalists, ...): the mean over the file's 3 s patches. Reads each file again.")
 TOP_TAGS = typer.Option(5, "--top-tags", min=1, max=50, help="Tags shown per file in a table with --tags "
                         "(JSON and CSV give all 50).")
+#: ``--ray`` and ``--ray-actors``, shared by predict and tag (:mod:`genrekit.scale`).
+RAY = typer.Option(None, "--ray", metavar="auto|local|HOST:PORT",
+                   help="Classify on a Ray cluster: auto (RAY_ADDRESS, else a cluster started on this machine with "
+                        "`ray start --head`, else a local Ray instance), local, or the head's HOST:PORT. Needs "
+                        "pip install 'genrekit[ray]'; see docs/scale.md.")
+RAY_ACTORS = typer.Option(None, "--ray-actors", min=1, help="With --ray: scoring actors, each loading the model "
+                          "once (default: one per GPU of the cluster, else one per 4 CPUs).")
+
+
+def load_classifier(model: str | None, ray: str | None, ray_actors: int | None, workers: int | None = None,
+                    **options):
+    """The classifier a command asked for: :func:`genrekit.inference.load_model`'s, or with ``--ray`` a
+    :class:`genrekit.scale.RayClassifier` (the same ``predict``, run on the cluster)."""
+    from genrekit.inference import load_model
+
+    if ray is None:
+        if ray_actors is not None:
+            raise typer.BadParameter("--ray-actors is for --ray; add --ray auto (or the cluster's HOST:PORT)",
+                                     param_hint="--ray-actors")
+        return load_model(model, workers=workers, **options)
+    from genrekit.scale import RayClassifier
+
+    return RayClassifier(model, address=ray, actors=ray_actors, **options)
 
 
 def predict(
@@ -83,13 +108,14 @@ def predict(
     tags: bool = TAGS,
     top_tags: int = TOP_TAGS,
     min_confidence: Optional[float] = MIN_CONFIDENCE,
+    ray: Optional[str] = RAY,
+    ray_actors: Optional[int] = RAY_ACTORS,
 ) -> None:
     """Classify audio files by genre with the bundled model (or --model).
 
     Files that cannot be classified are reported with the reason and skipped; the exit
     status is 1 only when no file could be classified (or none matched).
     """
-    from genrekit.inference import load_model
     from genrekit.paths import expand_paths
 
     files = expand_paths(paths)
@@ -97,8 +123,8 @@ def predict(
         typer.echo(f"error: no audio files in {', '.join(paths)}; give files, folders holding audio files "
                    "(.wav .flac .ogg .mp3 .au .aiff) or glob patterns", err=True)
         raise typer.Exit(1)
-    classifier = load_model(model, backend=backend.value, workers=workers,
-                            rule=aggregation.value if aggregation is not None else None)
+    classifier = load_classifier(model, ray, ray_actors, workers, backend=backend.value,
+                                 rule=aggregation.value if aggregation is not None else None)
     predictions = classifier.predict(files, timeline=timeline, segment_seconds=segment_seconds,
                                      progress=sys.stderr.isatty())
     if tags:

@@ -5,6 +5,7 @@
     genrekit tag --report --db music.sqlite               # genre counts, models, failures with reasons
     genrekit tag ~/Music --db music.sqlite --tags         # also store musicnn's MSD tags (column tags)
     genrekit tag ~/Music --db music.sqlite --min-confidence 0.5   # genre 'unknown' under 50 %
+    genrekit tag ~/Music --db music.sqlite --ray auto      # classify on Ray; this process writes the catalogue
 
 A thin call into :func:`genrekit.tagger.tag_library` and :func:`genrekit.tagger.report`.
 Exits 1 when the library has audio files but none of them could be classified, else 0.
@@ -18,7 +19,7 @@ from typing import Optional
 
 import typer
 
-from genrekit.apps.predict_cmd import MIN_CONFIDENCE
+from genrekit.apps.predict_cmd import MIN_CONFIDENCE, RAY, RAY_ACTORS, load_classifier
 
 __all__ = ["tag"]
 
@@ -41,6 +42,8 @@ def tag(
                               "file in the catalogue (column tags, JSON); files tagged without them are "
                               "classified again."),
     min_confidence: Optional[float] = MIN_CONFIDENCE,
+    ray: Optional[str] = RAY,
+    ray_actors: Optional[int] = RAY_ACTORS,
 ) -> None:
     """Tag a music library into a SQLite catalogue; resumes, and re-tags only what changed."""
     from genrekit import tagger
@@ -51,9 +54,7 @@ def tag(
     out: dict = {}
     summary = None
     if library is not None:
-        from genrekit.inference import load_model
-
-        classifier = load_model(model, workers=workers)
+        classifier = load_classifier(model, ray, ray_actors, workers)
         musicnn_tagger = None
         if tags:
             from genrekit.tags import Tagger

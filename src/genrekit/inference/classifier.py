@@ -33,7 +33,7 @@ from genrekit.paths import expand_paths
 from genrekit.pool import Bounded, default_workers, worker_pool, worker_state
 from genrekit.threads import torch_threads
 
-__all__ = ["Classifier", "score_windows"]
+__all__ = ["Classifier", "score_windows", "check_segment_seconds"]
 
 
 @dataclass
@@ -130,7 +130,7 @@ class Classifier:
     def predict_array(self, y: np.ndarray, sr: int, timeline: bool = False,
                       segment_seconds: float = 10.0) -> Prediction:
         """Classify a signal: ``y`` [shape=(n,)] mono float audio at ``sr`` Hz."""
-        _check_segment_seconds(segment_seconds)
+        check_segment_seconds(segment_seconds)
         y = np.asarray(y, dtype=np.float32)
         if y.ndim != 1:
             raise ConfigError(f"expected mono audio of shape [n], got {list(y.shape)}; average the channels")
@@ -162,7 +162,7 @@ class Classifier:
         """
         from genrekit.progress import Progress
 
-        _check_segment_seconds(segment_seconds)
+        check_segment_seconds(segment_seconds)
         files = expand_paths([paths] if isinstance(paths, (str, os.PathLike)) else list(paths))
         results: list[Prediction | None] = [None] * len(files)
 
@@ -210,15 +210,13 @@ class Classifier:
         ready: list[tuple[int, list[Window]]] = []
 
         def flush() -> None:
-            scored = iter(self._score([w for _, found in ready for w in found]))
-            for index, found in ready:
-                done(index, self._prediction(files[index], [next(scored) for _ in found], timeline,
-                                             segment_seconds))
+            for (index, _), scored in zip(ready, self.score_files([found for _, found in ready])):
+                done(index, self.prediction_from_scored(files[index], scored, timeline, segment_seconds))
             ready.clear()
 
         def take(index: int, outcome: list[Window] | str) -> None:
             if isinstance(outcome, str):
-                done(index, Prediction(files[index], error=outcome))
+                done(index, self.prediction_from_scored(files[index], outcome))
                 return
             ready.append((index, outcome))
             if sum(self.scorer.clip_starts(w).shape[0] for _, found in ready for w in found) >= batch_clips:
@@ -235,8 +233,7 @@ class Classifier:
         """Each worker decodes, featurises and scores whole files with its own copy of the scorer
         (installed once per worker); only clip probabilities come back."""
         def take(index: int, outcome: list[_Scored] | str) -> None:
-            done(index, Prediction(files[index], error=outcome) if isinstance(outcome, str)
-                 else self._prediction(files[index], outcome, timeline, segment_seconds))
+            done(index, self.prediction_from_scored(files[index], outcome, timeline, segment_seconds))
 
         return self._in_workers(files, workers, _score_file, "classifying", take, state=self.scorer)
 
@@ -260,6 +257,31 @@ class Classifier:
     def _score(self, found: list[Window]) -> list[_Scored]:
         """Score windows (one scorer call for all of them) and time-stamp their clips."""
         return score_windows(self.scorer, self.spec, found)
+
+    def score_files(self, windows_of_files: list[list[Window]]) -> list[list[_Scored]]:
+        """Score the windows of many files in one scorer call (large batches) and give each file its own.
+
+        Parameters
+        ----------
+        windows_of_files : list of list of Window
+            Per file, its feature windows (:func:`genrekit.features.windows.read_windows`).
+
+        Returns
+        -------
+        list of list of scored windows
+            Per file, what :meth:`prediction_from_scored` turns into its :class:`Prediction`.
+        """
+        scored = iter(self._score([w for found in windows_of_files for w in found]))
+        return [[next(scored) for _ in found] for found in windows_of_files]
+
+    def prediction_from_scored(self, path: str | None, scored: list[_Scored] | str, timeline: bool = False,
+                               segment_seconds: float = 10.0) -> Prediction:
+        """A file's :class:`Prediction` from its scored windows (:meth:`score_files`, or scored where the
+        windows were read: worker processes, Ray actors), by the model's rule; ``scored`` a string: the
+        reason the file could not be classified."""
+        if isinstance(scored, str):
+            return Prediction(path, error=scored)
+        return self._prediction(path, scored, timeline, segment_seconds)
 
     def _combine(self, probabilities: np.ndarray) -> np.ndarray:
         """Clip probabilities ``[n_clips, n_genres]`` -> one distribution, by the model's :attr:`rule`."""
@@ -333,7 +355,7 @@ def _score_file(path: str, spec: features.FeatureSpec, window_seconds: float) ->
         return reason(exc, path)
 
 
-def _check_segment_seconds(seconds: float) -> None:
+def check_segment_seconds(seconds: float) -> None:
     """Timeline segments must have a finite, positive length (``inf`` would put NaN into JSON)."""
     if not (math.isfinite(seconds) and seconds > 0):
         raise ConfigError(f"segment_seconds must be a finite number of seconds greater than 0, got {seconds}")

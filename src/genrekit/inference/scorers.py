@@ -96,7 +96,7 @@ class NetworkScorer:
 
 
 class TorchScorer(NetworkScorer):
-    """A PyTorch network as a scorer (fp32, CPU, inference mode).
+    """A PyTorch network as a scorer (fp32, inference mode; on the CPU unless moved with :meth:`to`).
 
     It scores in the worker processes when its network says so (``inference_in_workers``, e.g. the
     musicnn transfer networks of the bundled v2: 14 -> 22 songs/s; the small v1 CNN is faster batched
@@ -105,13 +105,20 @@ class TorchScorer(NetworkScorer):
 
     def __init__(self, model: torch.nn.Module, frames: int, hop: int, batch_size: int = 256):
         self.model = model.eval()
+        self.device = torch.device("cpu")
         net = model.net if hasattr(model, "net") else model  # a run's standardisation + network, or a bare one
         self.in_workers = bool(getattr(net, "inference_in_workers", False))
         super().__init__(self._forward, frames, hop, batch_size)
 
+    def to(self, device: str | torch.device) -> "TorchScorer":
+        """Run the network on ``device`` (e.g. ``"cuda"``: a Ray scoring actor given a GPU); returns self."""
+        self.device = torch.device(device)
+        self.model.to(self.device)
+        return self
+
     @torch.inference_mode()
     def _forward(self, batch: np.ndarray) -> np.ndarray:
-        return self.model(torch.from_numpy(batch)).float().numpy()
+        return self.model(torch.from_numpy(batch).to(self.device)).float().cpu().numpy()
 
 
 class ClassicalScorer:
