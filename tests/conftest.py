@@ -28,6 +28,11 @@ SPLITS = SHARED_DATA / "gtzan-splits"
 COARSE_MEL = SHARED_DATA / "gtzan-coarse-mel"
 # The musicnn 0.1.0 wheel (pip download --no-deps musicnn==0.1.0), for the tests that re-read its checkpoints.
 MUSICNN_WHEEL = os.environ.get("GENREKIT_MUSICNN_WHEEL")
+#: The test Ray instances (local ones and the loopback cluster) run without token authentication, every
+#: one of them: Ray 2.60 turns it on for `ray start --head` once ~/.ray/auth_token exists (a local ray.init
+#: writes one), and a process that met one mode cannot start or join an instance of the other.
+os.environ["RAY_AUTH_MODE"] = "disabled"
+
 SR = 22050
 
 
@@ -295,7 +300,7 @@ def _stop_nodes(nodes: list[subprocess.Popen]) -> None:
                 os.kill(pid, signal.SIGKILL)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def ray_cluster(tmp_path_factory) -> Iterator[RayCluster]:
     """A real two-node Ray cluster on loopback: a head and a second node joined with ``ray start --address``,
     one CPU each, each with a temporary folder of its own (short: Ray's socket paths must stay under 108

@@ -39,8 +39,9 @@ def config(tmp_path_factory, epochs: int = 2, **more) -> dict:
 def local_ray():
     """Ray on this machine, in this process, two CPUs (its own temp folder: no other cluster is joined)."""
     temp = f"/tmp/gk-ray-{os.getpid()}"  # short: Ray's socket paths must stay under 108 bytes
-    if not ray.is_initialized():
-        ray.init(num_cpus=2, include_dashboard=False, object_store_memory=100_000_000, _temp_dir=temp)
+    if ray.is_initialized():  # another module's cluster: this one needs its own two CPUs
+        ray.shutdown()
+    ray.init(num_cpus=2, include_dashboard=False, object_store_memory=100_000_000, _temp_dir=temp)
     yield ray.get_runtime_context().gcs_address
     ray.shutdown()
     shutil.rmtree(temp, ignore_errors=True)

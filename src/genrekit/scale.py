@@ -70,7 +70,7 @@ def require_ray():
     return ray
 
 
-def connect(address: str | None = "auto") -> dict[str, Any]:
+def connect(address: str | None = "auto", worker_output: bool = False) -> dict[str, Any]:
     """Join a Ray cluster (or start Ray on this machine) once per process; later calls only report.
 
     Parameters
@@ -80,6 +80,9 @@ def connect(address: str | None = "auto") -> dict[str, Any]:
         ``ray start --head``, else a new local instance using this machine's CPUs (and GPUs);
         ``"local"``: always a new local instance; ``HOST:PORT``: that cluster's head
         (``ray start --head --port PORT``).
+    worker_output : bool
+        Show what the workers print (training's progress lines) on this process's terminal; off for
+        classification, whose results come back as rows. Applies to the first connection of a process.
 
     Returns
     -------
@@ -98,7 +101,7 @@ def connect(address: str | None = "auto") -> dict[str, Any]:
         if target not in (None, "local"):
             _check_reachable(target)
         try:
-            ray.init(address=target, logging_level=logging.WARNING, log_to_driver=False,
+            ray.init(address=target, logging_level=logging.WARNING, log_to_driver=worker_output,
                      include_dashboard=False if target in (None, "local") else None)
         except (ConnectionError, ValueError, RuntimeError, TimeoutError) as exc:
             raise ConfigError(f"cannot reach the Ray cluster at {address} ({str(exc).splitlines()[0]}); start one "

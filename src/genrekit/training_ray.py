@@ -61,7 +61,7 @@ def train_ray(config: TrainConfig | dict, out: str | os.PathLike, resume: bool =
         raise ConfigError(f"{config.model} is a classical model, fitted in one process; train it without --ray")
     if workers < 1:
         raise ConfigError(f"--workers must be at least 1, got {workers}")
-    use_gpu = _use_gpu(config.device, workers, connect(address))
+    use_gpu = _use_gpu(config.device, workers, connect(address, worker_output=progress))
     prepared = prepare(config, progress=progress)  # once, here: the dataset and the feature cache
     _resume_state(RunDir(out), _resolved_config(config, prepared.frames, prepared.hop, prepared.genres), resume)
     del prepared
