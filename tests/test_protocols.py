@@ -37,19 +37,25 @@ def test_every_paper_has_a_recipe_that_loads_and_builds():
                 classical.build(system.model)
 
 
-RECIPE = f"""
+def tiny_recipe_text(network_options: str = "") -> str:
+    """The test recipe: two tiny networks, a classical baseline and their fusion; ``network_options``
+    (YAML, e.g. ``", threads: 1"``) is added to both networks' settings."""
+    return f"""
 paper: tiny
 title: "tiny test recipe"
 citation: "none"
 protocol: {{split: "kfold:3", description: "3-fold"}}
 systems:
-  - {{name: a, model: {TINY}, paper_accuracy: 0.9, features: yang2019, clip_frames: 64, clip_hop: 32, epochs: 3}}
+  - {{name: a, model: {TINY}, paper_accuracy: 0.9, features: yang2019, clip_frames: 64, clip_hop: 32, epochs: 3{network_options}}}
   - {{name: b, model: {TINY}, paper_accuracy: 0.8, features: yang2019, clip_frames: 64, clip_hop: 64, epochs: 2,
-      model_args: {{width: 16}}}}
+      model_args: {{width: 16}}{network_options}}}
   - {{name: knn, model: knn, paper_accuracy: 0.7}}
   - {{name: fused, fusion: [a, b], rule: fusion1, paper_accuracy: 0.95}}
 quick: {{runs: 2, epochs: 1}}
 """
+
+
+RECIPE = tiny_recipe_text()
 
 
 @pytest.fixture

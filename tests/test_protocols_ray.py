@@ -22,25 +22,13 @@ import pytest
 from genrekit.errors import ConfigError
 from genrekit.evaluation import reproduce
 from genrekit.evaluation.protocols import Plan, Source
-from test_training import TINY, register_tiny
+from test_protocols import tiny_recipe_text
+from test_training import register_tiny
 
 ray = pytest.importorskip("ray")
 
 # The test recipe of test_protocols, on one torch thread (as a one-CPU Ray task runs) so both ways compute alike.
-RECIPE = f"""
-paper: tiny
-title: "tiny test recipe"
-citation: "none"
-protocol: {{split: "kfold:3", description: "3-fold"}}
-systems:
-  - {{name: a, model: {TINY}, paper_accuracy: 0.9, features: yang2019, clip_frames: 64, clip_hop: 32, epochs: 3,
-      threads: 1}}
-  - {{name: b, model: {TINY}, paper_accuracy: 0.8, features: yang2019, clip_frames: 64, clip_hop: 64, epochs: 2,
-      model_args: {{width: 16}}, threads: 1}}
-  - {{name: knn, model: knn, paper_accuracy: 0.7}}
-  - {{name: fused, fusion: [a, b], rule: fusion1, paper_accuracy: 0.95}}
-quick: {{runs: 2, epochs: 1}}
-"""
+RECIPE = tiny_recipe_text(", threads: 1")
 
 
 TESTS = os.path.dirname(os.path.abspath(__file__))
@@ -126,7 +114,7 @@ def test_a_failed_run_raises_its_own_error_after_the_others_finish(local_ray, ti
     if torch.cuda.is_available():
         pytest.skip("a run asking for CUDA fails only where there is no GPU")
     bad = tmp_path / "bad.yaml"
-    bad.write_text(RECIPE.replace("epochs: 3,\n", "epochs: 3, device: cuda,\n", 1))
+    bad.write_text(RECIPE.replace("epochs: 3,", "epochs: 3, device: cuda,", 1))
     with pytest.raises(ConfigError, match="no CUDA GPU"):
         run(bad, tmp_path, "bad", "auto", budget="quick", runs=1, systems=["a", "knn"])
     assert (tmp_path / "bad" / "runs" / "knn" / "run-00" / "metrics.json").exists()

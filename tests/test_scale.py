@@ -22,7 +22,7 @@ from genrekit.inference import load_model
 from genrekit.scale import RayClassifier, default_actors
 from genrekit.tagger import tag_library
 from test_cli import error_lines, genrekit_command
-from test_tag_cmd import committed, tracks
+from test_tag_cmd import kill_once_committed, tracks
 
 runner = CliRunner()
 MODEL = "genrekit-coarse-mel-v1"  # the small bundled network: fast to load in every actor
@@ -138,18 +138,7 @@ def test_a_killed_driver_resumes_without_losing_or_repeating_a_track(ray_cluster
     db = tmp_path / "catalogue.sqlite"
     command = ["tag", str(library), "--db", str(db), "--model", MODEL, "--ray", ray_cluster.address,
                "--ray-actors", "1"]
-    process = subprocess.Popen(genrekit_command() + command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 180
-    try:
-        while time.monotonic() < deadline and process.poll() is None and committed(db) < 1:
-            time.sleep(0.02)
-        assert process.poll() is None, f"the run ended before it could be killed: {process.stderr.read()!r}"
-        process.send_signal(signal.SIGKILL)
-        process.wait(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+    kill_once_committed(command, db, 1, 180)
     before = tracks(db)
     assert 1 <= len(before) < len(files)
 

@@ -35,6 +35,23 @@ def committed(db) -> int:
         return 0
 
 
+
+def kill_once_committed(command: list[str], db, rows: int, seconds: float) -> None:
+    """Run ``genrekit COMMAND`` and SIGKILL it as soon as its catalogue ``db`` holds ``rows`` committed rows
+    (within ``seconds``); it must still be running then."""
+    process = subprocess.Popen(genrekit_command() + command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + seconds
+    try:
+        while time.monotonic() < deadline and process.poll() is None and committed(db) < rows:
+            time.sleep(0.02)
+        assert process.poll() is None, f"the run ended before it could be killed: {process.stderr.read()!r}"
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
 def test_help():
     result = runner.invoke(app, ["tag", "--help"])
     assert result.exit_code == 0 and "LIBRARY_DIR" in result.output and "--write-tags" in result.output
@@ -98,21 +115,7 @@ def test_a_killed_run_resumes_without_losing_or_repeating_a_track(tmp_path, coar
         write(library / f"{i // 10}" / f"track{i:02d}.wav", noise(3.5, seed=i, amplitude=0.05 + 0.01 * i))
     files = sorted(str(p) for p in library.rglob("*.wav"))
     db = tmp_path / "catalogue.sqlite"
-    process = subprocess.Popen(genrekit_command() + ["tag", str(library), "--db", str(db), "--model", str(coarse_run),
-                                                     "-j", "1"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 120
-    try:
-        while time.monotonic() < deadline and process.poll() is None:
-            if committed(db) >= 3:
-                break
-            time.sleep(0.02)
-        assert process.poll() is None, f"the run ended before it could be killed: {process.stderr.read()!r}"
-        process.send_signal(signal.SIGKILL)
-        process.wait(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+    kill_once_committed(["tag", str(library), "--db", str(db), "--model", str(coarse_run), "-j", "1"], db, 3, 120)
     before = tracks(db)
     assert 3 <= len(before) < len(files)
 
