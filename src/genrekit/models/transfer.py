@@ -275,7 +275,7 @@ class TransferNetwork(nn.Module):
         from genrekit.models import musicnn, musicnn_prune
 
         if isinstance(self.musicnn, musicnn.Musicnn) and _same_weights(self.musicnn, musicnn.load(self.network)):
-            self.musicnn = musicnn_prune.load(self.network)
+            self.musicnn = musicnn_prune.prune(self.musicnn.eval(), musicnn_prune.kept_channels(self.network))
         return self.eval()
 
     @torch.no_grad()
