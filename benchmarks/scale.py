@@ -5,7 +5,9 @@ Generates N tracks of 30 s (``benchmarks/predict.py``'s ``generate``: noise, a c
 
 - ``local``: ``Classifier.predict`` (worker processes decode and featurise, this process scores);
 - ``ray_actors_K``: :class:`genrekit.scale.RayClassifier` on a Ray instance started here
-  (``--ray local``), K scoring actors.
+  (``--ray local``), K actors that featurise and score (one CPU each: the pipeline on CPU clusters);
+- ``ray_separate_scoring_actors_K``: the pipeline a cluster with GPUs gets (featurising tasks, then K
+  scoring actors), here on CPUs.
 
 For each: wall seconds, the time to the first result (start-up: the pool's processes, or Ray's
 scheduling, actors and the model loaded in each actor) and the rate after start-up (results from the
@@ -16,7 +18,7 @@ pool, and the CPU seconds per song: the CPU time of this process and every proce
 workers; Ray's raylet, GCS and workers, sampled from /proc every 0.2 s) over the run, divided by N. The
 machine's load average before and after each run is printed too: other jobs share these CPUs.
 
-    python benchmarks/scale.py [--tracks 1000] [--actors 1 2] [--model genrekit-coarse-mel-v1] [--data DIR]
+    python benchmarks/scale.py [--tracks 1000] [--actors 1 2] [--separate-actors 1 2] [--model genrekit-coarse-mel-v1] [--data DIR]
 
 Prints one JSON object.
 """
@@ -122,6 +124,8 @@ def main() -> None:
     parser.add_argument("--tracks", type=int, default=1000)
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--actors", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--separate-actors", type=int, nargs="*", default=[1, 2],
+                        help="also the pipeline for GPUs (featurising tasks, then K scoring actors) on these CPUs")
     parser.add_argument("--model", default="genrekit-coarse-mel-v1")
     parser.add_argument("--data", type=Path, default=Path("/tmp/genrekit-bench-predict"))
     args = parser.parse_args()
@@ -141,14 +145,16 @@ def main() -> None:
     info = scale.connect("local")
     out["ray_startup_seconds"] = round(time.perf_counter() - start, 2)
     out["ray_cluster"] = info
-    for actors in args.actors:
-        ray_classifier = scale.RayClassifier(args.model, address="local", actors=actors)
+    runs = [(f"ray_actors_{k}", k, False) for k in args.actors]
+    runs += [(f"ray_separate_scoring_actors_{k}", k, True) for k in args.separate_actors]
+    for name, actors, separate in runs:
+        ray_classifier = scale.RayClassifier(args.model, address="local", actors=actors, separate_scoring=separate)
         result = timed(lambda on_result: ray_classifier.predict(paths, on_result=on_result), len(paths))
         rate = result["songs_per_s_after_startup"]
         if rate and local_rate:
             result["per_track_overhead_ms"] = round(1000 * (1 / rate - 1 / local_rate), 2)
             result["throughput_vs_local_after_startup"] = round(rate / local_rate, 3)
-        out[f"ray_actors_{actors}"] = result
+        out[name] = result
     scale.shutdown()
     print(json.dumps(out, indent=2))
 

@@ -89,6 +89,14 @@ def test_the_ray_catalogue_equals_the_single_machine_catalogue(ray_cluster, libr
     assert again.skipped == 14 and again.classified == 0 and not again.failed
 
 
+def test_the_separate_scoring_stage_for_gpus_gives_the_same_predictions(ray_cluster, library, local):
+    """The pipeline a cluster with GPUs gets (featurising tasks, then scoring actors), run here on CPUs."""
+    files = sorted(str(p) for p in library.rglob("*") if p.is_file())
+    classifier = RayClassifier(MODEL, address=ray_cluster.address, actors=1, files_per_task=4, separate_scoring=True)
+    same_predictions(classifier.predict(files), local.predict(files))
+    assert classifier.last_run["duplicates_dropped"] == 0
+
+
 def test_predict_on_ray_gives_the_same_predictions(ray_cluster, library, local):
     arguments = ["predict", str(library), "--model", MODEL, "--format", "json", "--timeline"]
     plain = runner.invoke(app, arguments + ["-j", "1"])
@@ -107,7 +115,7 @@ def test_predict_on_ray_gives_the_same_predictions(ray_cluster, library, local):
 
 @pytest.mark.slow
 def test_a_killed_worker_process_loses_and_repeats_no_track(ray_cluster, library, local):
-    """SIGKILL to the scoring actor's process after the third file: Ray restarts the actor and retries its
+    """SIGKILL to the classifying actor's process after the third file: Ray restarts the actor and retries its
     block; every file is delivered once, with the single machine's prediction."""
     files = sorted(str(p) for p in library.rglob("*") if p.is_file())
     classifier = RayClassifier(MODEL, address=ray_cluster.address, actors=1, files_per_task=1)
@@ -117,15 +125,15 @@ def test_a_killed_worker_process_loses_and_repeats_no_track(ray_cluster, library
     def on_result(index, prediction):
         delivered.append(index)
         if len(delivered) == 3:
-            actors = ray_cluster.processes("_Scoring")
-            assert actors, "no scoring actor process found"
+            actors = ray_cluster.processes("_Classifying")
+            assert actors, "no classifying actor process found"
             os.kill(actors[0], signal.SIGKILL)
             killed.append(actors[0])
 
     got = classifier.predict(files, on_result=on_result)
     assert killed and sorted(delivered) == list(range(len(files)))  # each file once
     same_predictions(got, local.predict(files))
-    survivors = ray_cluster.processes("_Scoring")
+    survivors = ray_cluster.processes("_Classifying")
     assert survivors and killed[0] not in survivors  # a restarted actor finished the job
 
 
@@ -186,6 +194,7 @@ def test_ray_actors_without_ray_is_refused(tmp_path):
 
 
 def test_default_actors_follow_the_clusters_gpus_else_its_cpus():
-    assert default_actors({"cpus": 2.0, "gpus": 0.0}) == 1
-    assert default_actors({"cpus": 64.0, "gpus": 0.0}) == 16
+    assert default_actors({"cpus": 2.0, "gpus": 0.0}) == 2
+    assert default_actors({"cpus": 0.5, "gpus": 0.0}) == 1
+    assert default_actors({"cpus": 64.0, "gpus": 0.0}) == 64
     assert default_actors({"cpus": 64.0, "gpus": 8.0}) == 8

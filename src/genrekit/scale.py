@@ -8,27 +8,29 @@ as each file finishes), so ``genrekit predict --ray`` and the tagger (:func:`gen
 guarantee of the single-machine tagger (one transaction per file; a run killed at any moment and started
 again classifies only what is not in the catalogue).
 
-The Ray Data pipeline, per :meth:`RayClassifier.predict`::
+The Ray Data pipeline, per :meth:`RayClassifier.predict`, on a cluster of CPUs::
 
     files (index, absolute path), blocks of ``files_per_task``
-      -> featurise: CPU tasks, :func:`genrekit.features.windows.read_windows` per file (a file that
-         cannot be read becomes its reason, never a failed task)
-      -> score: a pool of ``actors`` stateful actors, each loading the model once from its *source*
-         (a bundled model's name or a path every node can read; no network is pickled per batch), one
-         scorer call for the windows of a whole block (:meth:`Classifier.score_files`); one GPU per
-         actor when the cluster has GPUs
+      -> classify: a pool of ``actors`` stateful actors (one CPU each; default one per CPU), each
+         loading the model once from its *source* (a bundled model's name or a path every node can
+         read; no network is pickled per batch); per block, :func:`genrekit.features.windows.read_windows`
+         per file (a file that cannot be read becomes its reason, never a failed task) and one scorer
+         call for the windows of the whole block (:meth:`Classifier.score_files`)
       -> the driver, in any order: :meth:`Classifier.prediction_from_scored` (the model's clip-to-track
          rule, timelines), ``on_result(index, prediction)``
 
-Ray retries what a lost process was doing: featurising tasks without limit (``max_retries=-1``), and
-a scoring actor is restarted and its batch tried again (``max_restarts=-1``, ``max_task_retries=-1``);
-these are Ray Data's defaults for ``map_batches`` (2.60; passing them explicitly is deprecated), and
+and on a cluster with GPUs (or with ``separate_scoring=True``) the issue's two stages: featurising CPU
+tasks (``read_windows``) whose windows travel through the object store to ``actors`` scoring actors,
+one GPU each, that reserve no CPU. A file's windows outweigh its scores by far, so on CPUs the one
+stage is cheaper: on one 2-core machine the two stages ran at 0.74-0.76x the local process pool
+after start-up, the one stage at 0.98x (``benchmarks/scale.py``, docs/scale.md).
+
+Ray retries what a lost process was doing: tasks without limit (``max_retries=-1``), and an actor is
+restarted and its batch tried again (``max_restarts=-1``, ``max_task_retries=-1``); these are Ray
+Data's defaults for ``map_batches`` (2.60; passing them explicitly is deprecated), and
 ``tests/test_scale.py`` kills a real actor process mid-run to hold them to it. The output of a failed
 attempt is never delivered, and the driver drops any file that would come back twice, so a worker or
 node lost mid-run loses and repeats no track.
-
-The scoring actors reserve no CPU (``num_cpus=0``): for the small v1 network scoring is a tenth of the
-cost of featurising, and a reservation would fragment one-CPU nodes so that no featurising task fits.
 
     >>> from genrekit.scale import RayClassifier                          # doctest: +SKIP
     >>> classifier = RayClassifier("genrekit-coarse-mel-v1", address="auto", actors=2)   # doctest: +SKIP
@@ -146,10 +148,10 @@ def _quiet_ray_data() -> None:
 
 
 def default_actors(info: dict[str, Any]) -> int:
-    """Scoring actors when none are asked for: one per GPU, else one per four CPUs (at least one)."""
+    """Actors when none are asked for: one scoring actor per GPU, else one classifying actor per CPU."""
     if info["gpus"] >= 1:
         return int(info["gpus"])
-    return max(1, int(info["cpus"]) // 4)
+    return max(1, int(info["cpus"]))
 
 
 def _pack(value: Any) -> bytes:
@@ -180,13 +182,17 @@ class _Scoring:
 
         from genrekit.inference import TorchScorer, load_model
 
-        torch.set_num_threads(1)  # as the local pool's scorer: the featurising tasks keep the CPUs busy
+        torch.set_num_threads(1)  # one CPU per actor: the other actors (or featurising tasks) use the rest
         self.classifier = load_model(source, workers=1, **options)
         if gpu and isinstance(self.classifier.scorer, TorchScorer) and torch.cuda.is_available():
             self.classifier.scorer.to("cuda")
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        outcomes = [pickle.loads(item) for item in batch["windows"]]
+        """``{"index", "windows"}`` (pickled windows or reasons) -> ``{"index", "scored"}``."""
+        return {"index": batch["index"], "scored": self._score([pickle.loads(item) for item in batch["windows"]])}
+
+    def _score(self, outcomes: list) -> np.ndarray:
+        """Each file's scored clips, or its reason, pickled: one scorer call for the whole block."""
         readable = [i for i, outcome in enumerate(outcomes) if not isinstance(outcome, str)]
         try:
             scored = self.classifier.score_files([outcomes[i] for i in readable])
@@ -194,13 +200,27 @@ class _Scoring:
             scored = [self._score_one(outcomes[i]) for i in readable]
         for i, result in zip(readable, scored):
             outcomes[i] = result
-        return {"index": batch["index"], "scored": np.array([_pack(o) for o in outcomes], dtype=object)}
+        return np.array([_pack(o) for o in outcomes], dtype=object)
 
     def _score_one(self, found) -> Any:
         try:
             return self.classifier.score_files([found])[0]
         except Exception as exc:
             return reason(exc, None)
+
+
+class _Classifying(_Scoring):
+    """An actor that featurises and scores its block of files itself: the pipeline on CPU-only clusters.
+
+    Each actor holds one CPU; a file's windows never leave the process that computed them (on CPUs,
+    moving them through the object store to a separate scoring actor costs more than scoring them).
+    """
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """``{"index", "path"}`` -> ``{"index", "scored"}``."""
+        spec, seconds = self.classifier.spec, self.classifier.window_seconds
+        return {"index": batch["index"], "scored": self._score([read_windows(str(p), spec, seconds)
+                                                                 for p in batch["path"]])}
 
 
 class RayClassifier:
@@ -221,6 +241,10 @@ class RayClassifier:
         Scoring actors (default :func:`default_actors`).
     files_per_task : int
         Files per featurising task and per scoring call.
+    separate_scoring : bool, optional
+        Score in actors of their own, fed by featurising tasks (the pipeline for GPUs), instead of
+        actors that featurise and score their files themselves (one CPU each). Default: when the
+        cluster has GPUs.
     **options
         ``load_model``'s ``backend``, ``rule``, ``clip_hop``, ``batch_size``, ``exact``.
 
@@ -233,7 +257,7 @@ class RayClassifier:
     """
 
     def __init__(self, source: str | os.PathLike | None = None, address: str = "auto", actors: int | None = None,
-                 files_per_task: int = FILES_PER_TASK, **options):
+                 files_per_task: int = FILES_PER_TASK, separate_scoring: bool | None = None, **options):
         from genrekit.inference import BUNDLED_MODELS, load_model
 
         require_ray()
@@ -248,6 +272,7 @@ class RayClassifier:
         self.address = address
         self.actors = actors
         self.files_per_task = files_per_task
+        self.separate_scoring = separate_scoring
         #: What the last :meth:`predict` did: cluster, actors, seconds to connect and to classify,
         #: files, duplicates dropped.
         self.last_run: dict[str, Any] = {}
@@ -340,9 +365,12 @@ class RayClassifier:
         rows = [{"index": i, "path": os.path.abspath(os.path.expanduser(path))} for i, path in enumerate(files)]
         per_task = self.files_per_task
         ds = ray.data.from_items(rows, override_num_blocks=max(1, math.ceil(len(rows) / per_task)))
+        model = {"source": self.source, "options": self.options, "gpu": gpus}
+        pool = ray.data.ActorPoolStrategy(size=actors)
+        if not (gpus if self.separate_scoring is None else self.separate_scoring):
+            return ds.map_batches(_Classifying, fn_constructor_kwargs=model, compute=pool, batch_size=per_task,
+                                  batch_format="numpy", num_cpus=1)
         ds = ds.map_batches(_featurise, fn_kwargs={"spec": self.spec, "window_seconds": self.local.window_seconds},
                             batch_size=per_task, batch_format="numpy", num_cpus=1)
-        return ds.map_batches(_Scoring, fn_constructor_kwargs={"source": self.source, "options": self.options,
-                                                               "gpu": gpus},
-                              compute=ray.data.ActorPoolStrategy(size=actors), batch_size=per_task,
+        return ds.map_batches(_Scoring, fn_constructor_kwargs=model, compute=pool, batch_size=per_task,
                               batch_format="numpy", num_cpus=0, num_gpus=1 if gpus else 0)

@@ -67,8 +67,9 @@ RAY = typer.Option(None, "--ray", metavar="auto|local|HOST:PORT",
                    help="Classify on a Ray cluster: auto (RAY_ADDRESS, else a cluster started on this machine with "
                         "`ray start --head`, else a local Ray instance), local, or the head's HOST:PORT. Needs "
                         "pip install 'genrekit[ray]'; see docs/scale.md.")
-RAY_ACTORS = typer.Option(None, "--ray-actors", min=1, help="With --ray: scoring actors, each loading the model "
-                          "once (default: one per GPU of the cluster, else one per 4 CPUs).")
+RAY_ACTORS = typer.Option(None, "--ray-actors", min=1, help="With --ray: actors, each loading the model once (on "
+                          "CPUs each decodes and scores with one CPU; default one per CPU of the cluster; with "
+                          "GPUs, scoring actors, default one per GPU).")
 
 
 def load_classifier(model: str | None, ray: str | None, ray_actors: int | None, workers: int | None = None,
