@@ -13,11 +13,15 @@ For each: wall seconds, the time to the first result (start-up: the pool's proce
 scheduling, actors and the model loaded in each actor) and the rate after start-up (results from the
 end of the first tenth to the last).
 
+Also the catalogue's write rates (``catalogue``, ``--catalogue-rows``): rows per second committed one per
+transaction (the driver), written as Parquet parts (a worker) and merged into SQLite (``tag --merge``).
+
 Also: Ray's start-up (``ray.init`` of a local instance), the per-track overhead of Ray against the local
 pool, and the CPU seconds per song: the CPU time of this process and every process below it (pool
 workers; Ray's raylet, GCS and workers, sampled from /proc every 0.2 s) over the run, divided by N. The
 machine's load average before and after each run is printed too: other jobs share these CPUs.
 
+    python benchmarks/scale.py --only-catalogue [--catalogue-rows 20000]
     python benchmarks/scale.py [--tracks 1000] [--actors 1 2] [--separate-actors 1 2] [--model genrekit-coarse-mel-v1] [--data DIR]
 
 Prints one JSON object.
@@ -119,6 +123,41 @@ def timed(run, tracks: int) -> dict:
             "load_1min": [round(load, 2), round(os.getloadavg()[0], 2)]}
 
 
+def catalogue_rates(rows: int, folder: Path) -> dict:
+    """Rows per second into one SQLite catalogue: one transaction per file (the driver's commits), and
+    Parquet parts of 1,000 rows (the workers') merged in one go (``genrekit tag --merge``)."""
+    import shutil
+
+    from genrekit.catalogue_parts import merge, write_part
+    from genrekit.inference import Prediction
+    from genrekit.tagger import Catalogue, FileIdentity, catalogue_row
+
+    genres = ["blues", "classical", "country", "disco", "hiphop", "jazz", "metal", "pop", "reggae", "rock"]
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    made = [(f"/music/{i // 1000:04d}/track{i:07d}.flac", FileIdentity(4_000_000 + i, 10**18 + i, f"{i:040x}"),
+             Prediction(f"track{i}", genre=genres[i % 10], probabilities={g: 0.1 for g in genres}, seconds=30.0))
+            for i in range(rows)]
+    out: dict = {"rows": rows}
+    start = time.perf_counter()
+    with Catalogue(folder / "driver.sqlite") as catalogue:
+        for path, identity, prediction in made:
+            catalogue.record(path, identity, "model", prediction)
+    out["driver_commits_per_s"] = round(rows / (time.perf_counter() - start))
+    out["catalogue_bytes_per_row"] = round((folder / "driver.sqlite").stat().st_size / rows)
+    start = time.perf_counter()
+    for first in range(0, rows, 1000):
+        write_part([catalogue_row(path, identity, "model", prediction)
+                    for path, identity, prediction in made[first:first + 1000]], folder / "parts")
+    out["parts_rows_per_s_one_writer"] = round(rows / (time.perf_counter() - start))
+    start = time.perf_counter()
+    merge(folder / "parts", folder / "merged.sqlite")
+    out["merge_rows_per_s"] = round(rows / (time.perf_counter() - start))
+    out["parts_bytes_per_row"] = round(sum(p.stat().st_size for p in (folder / "parts").iterdir()) / rows)
+    shutil.rmtree(folder, ignore_errors=True)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tracks", type=int, default=1000)
@@ -128,7 +167,13 @@ def main() -> None:
                         help="also the pipeline for GPUs (featurising tasks, then K scoring actors) on these CPUs")
     parser.add_argument("--model", default="genrekit-coarse-mel-v1")
     parser.add_argument("--data", type=Path, default=Path("/tmp/genrekit-bench-predict"))
+    parser.add_argument("--catalogue-rows", type=int, default=20000,
+                        help="rows for the catalogue's write rates (0: skip)")
+    parser.add_argument("--only-catalogue", action="store_true", help="measure only the catalogue's write rates")
     args = parser.parse_args()
+    if args.only_catalogue:
+        print(json.dumps({"catalogue": catalogue_rates(args.catalogue_rows, args.data / "catalogue")}, indent=2))
+        return
 
     from genrekit import scale
     from genrekit.inference import load_model
@@ -156,6 +201,8 @@ def main() -> None:
             result["throughput_vs_local_after_startup"] = round(rate / local_rate, 3)
         out[name] = result
     scale.shutdown()
+    if args.catalogue_rows:
+        out["catalogue"] = catalogue_rates(args.catalogue_rows, args.data / "catalogue")
     print(json.dumps(out, indent=2))
 
 

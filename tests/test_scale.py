@@ -159,6 +159,90 @@ def test_a_killed_driver_resumes_without_losing_or_repeating_a_track(ray_cluster
     assert all(after[path] == row for path, row in before.items())  # committed before the kill: untouched
 
 
+def test_parts_written_by_the_workers_merge_into_the_single_machine_catalogue(ray_cluster, library, local,
+                                                                             tmp_path):
+    """``tag --ray --out``: the workers write Parquet parts; ``tag --merge`` loads them into the catalogue the
+    single-machine tagger writes (every column but the time of tagging)."""
+    from genrekit.catalogue_parts import iter_rows
+
+    parts, merged, local_db = tmp_path / "results.parquet", tmp_path / "merged.sqlite", tmp_path / "local.sqlite"
+    command = ["tag", str(library), "--out", str(parts), "--model", MODEL, "--ray", ray_cluster.address]
+    result = runner.invoke(app, command)
+    assert result.exit_code == 0, result.output
+    assert f"into {parts}" in result.output and "14 files: 14 new" in result.output
+    assert "classified 12, failed 2" in result.output
+    assert len(list(parts.glob("part-*.parquet"))) == 2  # one per block of 8 files, written by the actors
+    files = sorted(str(p) for p in library.rglob("*") if p.is_file())
+    assert sorted(row["path"] for row in iter_rows(parts)) == files
+    again = runner.invoke(app, command)  # resume / incremental: nothing left to do
+    assert again.exit_code == 0 and "14 unchanged (skipped)" in again.output and "classified 0" in again.output
+
+    result = runner.invoke(app, ["tag", "--merge", str(parts), "--db", str(merged)])
+    assert result.exit_code == 0 and "2 parts, 14 rows, 14 new" in result.output, result.output
+    tag_library(library, local_db, local)
+    got, expected = rows(merged), rows(local_db)
+    assert sorted(got) == sorted(expected) == files
+    for path, row in expected.items():
+        for column in ("status", "genre", "model_id", "seconds", "error", "size", "mtime_ns", "content_hash",
+                       "attempts", "written_genre", "write_note", "tags"):
+            assert got[path][column] == row[column], (path, column)
+        if row["status"] == "ok":
+            p, q = json.loads(got[path]["probabilities"]), json.loads(row["probabilities"])
+            assert p.keys() == q.keys() and all(abs(p[g] - q[g]) < TOLERANCE for g in p)
+    assert tag_library(library, merged, local).skipped == 14  # the merged catalogue tags on incrementally
+
+
+@pytest.mark.slow
+def test_parts_survive_a_killed_worker_and_a_killed_driver_without_loss_or_repeat(ray_cluster, tmp_path):
+    """SIGKILL to a writing actor mid-run: its block is written again under the same name. SIGKILL to the
+    driver once the first part is there: the same command again classifies only the files in no part."""
+    from genrekit.catalogue_parts import iter_rows
+
+    library = tmp_path / "library"
+    for i in range(44):  # 12 for the killed worker, then 4 blocks of 8 for the killed driver
+        write(library / f"track{i:02d}.wav", noise(SECONDS, seed=i, amplitude=0.03 + 0.005 * i))
+    files = sorted(str(p) for p in library.rglob("*.wav"))
+    parts = tmp_path / "results.parquet"
+
+    classifier = RayClassifier(MODEL, address=ray_cluster.address, actors=1, files_per_task=2)
+    killed: list[int] = []
+    outcomes = []
+    for outcome in classifier.write_parts(files[:12], parts):
+        outcomes.append(outcome)
+        if len(outcomes) == 3:
+            [actor] = ray_cluster.processes("_Classifying")
+            os.kill(actor, signal.SIGKILL)
+            killed.append(actor)
+    assert killed and sorted(path for path, _, _ in outcomes) == files[:12]
+    assert all(ok for _, ok, _ in outcomes)
+    written = sorted(row["path"] for row in iter_rows(parts))
+    assert written == files[:12]  # each once: a retried block replaced its own part
+
+    command = ["tag", str(library), "--out", str(parts), "--model", MODEL, "--ray", ray_cluster.address,
+               "--ray-actors", "1"]
+    process = subprocess.Popen(genrekit_command() + command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 180
+    try:
+        while time.monotonic() < deadline and process.poll() is None and len(list(parts.glob("part-*"))) <= 6:
+            time.sleep(0.02)
+        assert process.poll() is None, process.stderr.read()
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    done = len(list(iter_rows(parts)))  # a block in flight may still have been written after the kill
+    assert 12 < done < 44
+
+    result = runner.invoke(app, command)
+    assert result.exit_code == 0, result.output
+    assert f"{44 - done} new" in result.output and f"{done} unchanged" in result.output
+    paths = [row["path"] for row in iter_rows(parts)]
+    assert sorted(paths) == files  # every file, once
+    assert not list(parts.glob(".tmp-*"))
+
+
 @pytest.mark.parametrize("command", [["predict", "song.wav"], ["tag", ".", "--db", "c.sqlite"]])
 def test_without_ray_the_option_is_one_line_saying_what_to_install(tmp_path, command):
     write(tmp_path / "song.wav", tone(440.0, 3.0))

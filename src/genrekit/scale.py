@@ -46,7 +46,7 @@ import pickle
 import socket
 import time
 import warnings
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 
@@ -57,6 +57,8 @@ __all__ = ["INSTALL", "require_ray", "connect", "shutdown", "RayClassifier", "de
 
 #: What to install for ``--ray``.
 INSTALL = "pip install 'genrekit[ray]'"
+#: What a file the job did not return becomes (never silently short).
+_NO_RESULT = "the Ray job returned no result for this file; run the same command again"
 #: Files per featurising task (and per scoring call): large enough to batch the network, small enough
 #: that a lost task costs little and the cluster's CPUs share the work evenly.
 FILES_PER_TASK = 8
@@ -161,7 +163,7 @@ def _pack(value: Any) -> bytes:
 def _featurise(batch: dict[str, np.ndarray], spec, window_seconds: float) -> dict[str, np.ndarray]:
     """A CPU task: each file's feature windows (pickled), or the reason it cannot be read."""
     found = [_pack(read_windows(str(path), spec, window_seconds)) for path in batch["path"]]
-    return {"index": batch["index"], "windows": np.array(found, dtype=object)}
+    return {"index": batch["index"], "path": batch["path"], "windows": np.array(found, dtype=object)}
 
 
 class _Scoring:
@@ -175,9 +177,13 @@ class _Scoring:
         ``load_model``'s keyword arguments (backend, rule, clip hop, batch size, exact).
     gpu : bool
         Move a PyTorch network to the actor's GPU.
+    write : dict, optional
+        Write each block's catalogue rows as a Parquet part (:func:`genrekit.catalogue_parts.write_part`)
+        instead of returning its scored clips: ``out`` (the parts' folder), ``model_id``,
+        ``min_confidence``; only ``(ok, error)`` per file comes back.
     """
 
-    def __init__(self, source: str | None, options: dict, gpu: bool = False):
+    def __init__(self, source: str | None, options: dict, gpu: bool = False, write: dict | None = None):
         import torch
 
         from genrekit.inference import TorchScorer, load_model
@@ -186,13 +192,14 @@ class _Scoring:
         self.classifier = load_model(source, workers=1, **options)
         if gpu and isinstance(self.classifier.scorer, TorchScorer) and torch.cuda.is_available():
             self.classifier.scorer.to("cuda")
+        self.write = write
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """``{"index", "windows"}`` (pickled windows or reasons) -> ``{"index", "scored"}``."""
-        return {"index": batch["index"], "scored": self._score([pickle.loads(item) for item in batch["windows"]])}
+        """``{"index", "path", "windows"}`` (pickled windows or reasons) -> ``{"index", "out"}``."""
+        return self._deliver(batch, [pickle.loads(item) for item in batch["windows"]])
 
-    def _score(self, outcomes: list) -> np.ndarray:
-        """Each file's scored clips, or its reason, pickled: one scorer call for the whole block."""
+    def _deliver(self, batch: dict[str, np.ndarray], outcomes: list) -> dict[str, np.ndarray]:
+        """Score a block's windows (one scorer call), then return them pickled, or write them as a part."""
         readable = [i for i, outcome in enumerate(outcomes) if not isinstance(outcome, str)]
         try:
             scored = self.classifier.score_files([outcomes[i] for i in readable])
@@ -200,13 +207,39 @@ class _Scoring:
             scored = [self._score_one(outcomes[i]) for i in readable]
         for i, result in zip(readable, scored):
             outcomes[i] = result
-        return np.array([_pack(o) for o in outcomes], dtype=object)
+        if self.write is not None:
+            outcomes = self._write_part([str(path) for path in batch["path"]], outcomes)
+        return {"index": batch["index"], "out": np.array([_pack(o) for o in outcomes], dtype=object)}
 
     def _score_one(self, found) -> Any:
         try:
             return self.classifier.score_files([found])[0]
         except Exception as exc:
             return reason(exc, None)
+
+    def _write_part(self, paths: list[str], outcomes: list) -> list[tuple[bool, str | None]]:
+        """The block's catalogue rows, written as one part; ``(ok, error)`` per file."""
+        from genrekit.catalogue_parts import write_part
+        from genrekit.tagger import catalogue_row
+
+        rows = []
+        for path, outcome in zip(paths, outcomes):
+            prediction = self.classifier.prediction_from_scored(path, outcome)
+            prediction.apply_min_confidence(self.write["min_confidence"])
+            rows.append(catalogue_row(path, _identity(path), self.write["model_id"], prediction))
+        write_part(rows, self.write["out"])
+        return [(row["status"] == "ok", row["error"]) for row in rows]
+
+
+def _identity(path: str):
+    """A file's identity as the tagger records it: size, time, content hash; its status alone when it
+    cannot be read (:meth:`genrekit.tagger.FileIdentity.unreadable`)."""
+    from genrekit.tagger import FileIdentity
+
+    try:
+        return FileIdentity.of(path)
+    except (GenrekitError, OSError):
+        return FileIdentity.unreadable(path)
 
 
 class _Classifying(_Scoring):
@@ -217,10 +250,9 @@ class _Classifying(_Scoring):
     """
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """``{"index", "path"}`` -> ``{"index", "scored"}``."""
+        """``{"index", "path"}`` -> ``{"index", "out"}``."""
         spec, seconds = self.classifier.spec, self.classifier.window_seconds
-        return {"index": batch["index"], "scored": self._score([read_windows(str(p), spec, seconds)
-                                                                 for p in batch["path"]])}
+        return self._deliver(batch, [read_windows(str(p), spec, seconds) for p in batch["path"]])
 
 
 class RayClassifier:
@@ -314,58 +346,89 @@ class RayClassifier:
         from genrekit.inference.classifier import check_segment_seconds
         from genrekit.inference.prediction import Prediction
         from genrekit.paths import expand_paths
-        from genrekit.progress import Progress
 
-        ray = require_ray()
         check_segment_seconds(segment_seconds)
         files = expand_paths([paths] if isinstance(paths, (str, os.PathLike)) else list(paths))
         results: list[Prediction | None] = [None] * len(files)
+        for index, packed in self._stream(files, progress):
+            results[index] = self.local.prediction_from_scored(files[index], pickle.loads(packed), timeline,
+                                                               segment_seconds)
+            if on_result is not None:
+                on_result(index, results[index])
+        for index, prediction in enumerate(results):  # never silently short: a file the job did not return
+            if prediction is None:
+                results[index] = prediction = Prediction(files[index], error=_NO_RESULT)
+                if on_result is not None:
+                    on_result(index, prediction)
+        return results
+
+    def write_parts(self, paths: list[str], out: str | os.PathLike, progress: bool = False,
+                    min_confidence: float | None = None) -> Iterator[tuple[str, bool, str | None]]:
+        """Classify files on the cluster into catalogue rows that the workers write as Parquet parts of
+        ``out`` (:mod:`genrekit.catalogue_parts`, one part per block of files); nothing but each file's
+        outcome comes back.
+
+        Yields
+        ------
+        (path, ok, error)
+            Per file, as its part is written (any order, once per file); a file the job did not return
+            is yielded at the end as failed, and is not in any part (the next run classifies it).
+        """
+        from genrekit.catalogue_parts import require_pyarrow
+        from genrekit.inference.prediction import check_min_confidence
+
+        require_pyarrow()
+        check_min_confidence(min_confidence)
+        files = [os.path.abspath(os.path.expanduser(str(path))) for path in paths]
+        returned = [False] * len(files)
+        write = {"out": os.path.abspath(os.path.expanduser(str(out))), "model_id": self.model_id,
+                 "min_confidence": min_confidence}
+        for index, packed in self._stream(files, progress, write):
+            returned[index] = True
+            yield (files[index], *pickle.loads(packed))
+        for index in (i for i, done in enumerate(returned) if not done):
+            yield files[index], False, _NO_RESULT
+
+    def _stream(self, files: list[str], progress: bool, write: dict | None = None) -> Iterator[tuple[int, bytes]]:
+        """Run the pipeline over ``files``: ``(index, output)`` once per file returned, as they come."""
+        from genrekit.progress import Progress
+
+        ray = require_ray()
         if not files:
-            return []
+            return
         start = time.perf_counter()
         info = connect(self.address)
         connected = time.perf_counter()
         actors = self.actors or default_actors(info)
-        duplicates = 0
+        seen, duplicates = set(), 0
         with Progress(len(files), "classifying on Ray", enabled=progress) as bar, warnings.catch_warnings():
             # a run of fewer blocks than actors is fine (a small library)
             warnings.filterwarnings("ignore", message="The minimum number of concurrent actors")
             try:
-                for batch in self._dataset(files, actors, info["gpus"] >= 1).iter_batches(batch_size=None,
-                                                                                          batch_format="numpy"):
-                    for index, packed in zip(batch["index"], batch["scored"]):
-                        index = int(index)
-                        if results[index] is not None:  # delivered once already (a retried block)
+                for batch in self._dataset(files, actors, info["gpus"] >= 1, write).iter_batches(
+                        batch_size=None, batch_format="numpy"):
+                    for index, packed in zip(batch["index"], batch["out"]):
+                        if int(index) in seen:  # delivered once already (a retried block)
                             duplicates += 1
                             continue
-                        prediction = self.local.prediction_from_scored(files[index], pickle.loads(packed), timeline,
-                                                                       segment_seconds)
-                        results[index] = prediction
-                        if on_result is not None:
-                            on_result(index, prediction)
+                        seen.add(int(index))
+                        yield int(index), packed
                         bar.advance()
             except ray.exceptions.RayError as exc:
                 first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
                 raise GenrekitError(f"the Ray cluster failed the job ({type(exc).__name__}: {first}); the files "
                                     "finished so far were delivered; run the same command again") from None
-        for index, prediction in enumerate(results):  # never silently short: a file the job did not return
-            if prediction is None:
-                results[index] = prediction = Prediction(files[index], error="the Ray job returned no result for "
-                                                         "this file; run the same command again")
-                if on_result is not None:
-                    on_result(index, prediction)
         self.last_run = {**info, "actors": actors, "files": len(files), "duplicates_dropped": duplicates,
                          "connect_seconds": connected - start, "seconds": time.perf_counter() - connected}
-        return results
 
-    def _dataset(self, files: list[str], actors: int, gpus: bool):
+    def _dataset(self, files: list[str], actors: int, gpus: bool, write: dict | None = None):
         """The lazy Ray Data pipeline over ``files`` (see the module docstring)."""
         import ray.data
 
         rows = [{"index": i, "path": os.path.abspath(os.path.expanduser(path))} for i, path in enumerate(files)]
         per_task = self.files_per_task
         ds = ray.data.from_items(rows, override_num_blocks=max(1, math.ceil(len(rows) / per_task)))
-        model = {"source": self.source, "options": self.options, "gpu": gpus}
+        model = {"source": self.source, "options": self.options, "gpu": gpus, "write": write}
         pool = ray.data.ActorPoolStrategy(size=actors)
         if not (gpus if self.separate_scoring is None else self.separate_scoring):
             return ds.map_batches(_Classifying, fn_constructor_kwargs=model, compute=pool, batch_size=per_task,

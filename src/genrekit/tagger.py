@@ -51,7 +51,7 @@ from genrekit.errors import AudioError, GenrekitError, disk_full_as_error, reaso
 from genrekit.files import printable
 
 __all__ = ["Catalogue", "FileIdentity", "TrackRecord", "TagSummary", "CatalogueReport", "tag_library", "report",
-           "updating", "SCHEMA_VERSION", "IDENTITY"]
+           "updating", "look_at", "catalogue_row", "COLUMNS", "SCHEMA_VERSION", "IDENTITY"]
 
 #: Version of the catalogue's tables, stored in its ``meta`` table; bump it with a migration
 #: (:data:`_MIGRATIONS`). 2: the ``tags`` column.
@@ -251,6 +251,32 @@ def updating(db: str | os.PathLike) -> Iterator[None]:
         os.close(fd)  # releases the lock
 
 
+#: The columns of a catalogue row, as :func:`catalogue_row` gives them (``id`` is SQLite's).
+COLUMNS = ("path", "size", "mtime_ns", "content_hash", "status", "genre", "probabilities", "model_id", "seconds",
+           "error", "tagged_at", "attempts", "written_genre", "write_note", "tags")
+#: Insert a row, or replace the row of its path and count one more attempt.
+_UPSERT = f"""INSERT INTO tracks ({", ".join(COLUMNS)}) VALUES ({", ".join(":" + c for c in COLUMNS)})
+    ON CONFLICT (path) DO UPDATE SET
+        {", ".join(f"{c} = excluded.{c}" for c in COLUMNS if c not in ("path", "attempts"))},
+        attempts = tracks.attempts + 1"""
+
+
+def catalogue_row(path: str | os.PathLike, identity: FileIdentity, model_id: str, prediction,
+                  written_genre: str | None = None, write_note: str | None = None) -> dict:
+    """One catalogue row (:data:`COLUMNS`) for a file's classification, a
+    :class:`~genrekit.inference.Prediction`: probabilities and tags as JSON rounded to 6 decimals,
+    ``tagged_at`` now, one attempt."""
+    ok = prediction.error is None
+    probabilities = json.dumps({k: round(v, 6) for k, v in prediction.probabilities.items()}) if ok else None
+    tags = getattr(prediction, "tags", None)
+    tags = json.dumps({k: round(v, 6) for k, v in tags.items()}) if ok and tags is not None else None
+    return {"path": os.path.abspath(path), "size": identity.size, "mtime_ns": identity.mtime_ns,
+            "content_hash": identity.content_hash, "status": "ok" if ok else "failed",
+            "genre": prediction.genre if ok else None, "probabilities": probabilities, "model_id": model_id,
+            "seconds": prediction.seconds if ok else None, "error": prediction.error, "tagged_at": _now(),
+            "attempts": 1, "written_genre": written_genre, "write_note": write_note, "tags": tags}
+
+
 class Catalogue:
     """A SQLite file holding one row per track (see the module docstring).
 
@@ -375,25 +401,32 @@ class Catalogue:
                written_genre: str | None = None, write_note: str | None = None) -> None:
         """Store the classification of a file (a :class:`~genrekit.inference.Prediction`), replacing
         any earlier one and counting the attempt."""
-        ok = prediction.error is None
-        probabilities = json.dumps({k: round(v, 6) for k, v in prediction.probabilities.items()}) if ok else None
-        tags = getattr(prediction, "tags", None)
-        tags = json.dumps({k: round(v, 6) for k, v in tags.items()}) if ok and tags is not None else None
+        row = catalogue_row(path, identity, model_id, prediction, written_genre, write_note)
         with self._transaction():
-            self._db.execute(
-                """INSERT INTO tracks (path, size, mtime_ns, content_hash, status, genre, probabilities, model_id,
-                                       seconds, error, tagged_at, attempts, written_genre, write_note, tags)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)
-                   ON CONFLICT (path) DO UPDATE SET
-                       size = excluded.size, mtime_ns = excluded.mtime_ns, content_hash = excluded.content_hash,
-                       status = excluded.status, genre = excluded.genre, probabilities = excluded.probabilities,
-                       model_id = excluded.model_id, seconds = excluded.seconds, error = excluded.error,
-                       tagged_at = excluded.tagged_at, attempts = tracks.attempts + 1,
-                       written_genre = excluded.written_genre, write_note = excluded.write_note,
-                       tags = excluded.tags""",
-                (os.path.abspath(path), identity.size, identity.mtime_ns, identity.content_hash,
-                 "ok" if ok else "failed", prediction.genre if ok else None, probabilities, model_id,
-                 prediction.seconds if ok else None, prediction.error, _now(), written_genre, write_note, tags))
+            self._db.execute(_UPSERT, row)
+
+    def merge(self, rows: Iterable[dict], batch: int = 10_000) -> int:
+        """Load rows written elsewhere (:func:`catalogue_row`'s, e.g. the Parquet parts of
+        ``genrekit tag --ray --out``), one transaction per ``batch`` rows.
+
+        A row replaces the catalogue's row of its path only when it was classified later
+        (``tagged_at``), and adds its attempts to that row's: merging the same rows twice, or
+        older rows after newer ones, changes nothing. Returns the rows taken.
+        """
+        merge = _UPSERT + " WHERE excluded.tagged_at > tracks.tagged_at"
+        merge = merge.replace("attempts = tracks.attempts + 1", "attempts = tracks.attempts + excluded.attempts")
+        before, pending = self._db.total_changes, []
+        for row in rows:
+            pending.append(row)
+            if len(pending) >= batch:
+                self._merge_batch(merge, pending)
+        self._merge_batch(merge, pending)
+        return self._db.total_changes - before
+
+    def _merge_batch(self, sql: str, pending: list[dict]) -> None:
+        with self._transaction():
+            self._db.executemany(sql, pending)
+        pending.clear()
 
     def set_identity(self, path: str | os.PathLike, identity: FileIdentity) -> None:
         """Store a new identity of a file whose content is known to be the same (touched, tagged)."""
@@ -580,7 +613,7 @@ def _tag(root: Path, db, classifier, write_tags: bool, progress: bool, retry_fai
     return summary
 
 
-def _look(path: str, record: TrackRecord | None, retry_failed: bool) -> tuple[FileIdentity, str | None]:
+def look_at(path: str, record: TrackRecord | None = None, retry_failed: bool = False) -> tuple[FileIdentity, str | None]:
     """A library file's identity now, and why it cannot be classified (``None`` when it can be read).
 
     Nothing but a regular file is opened (a named pipe would block the scan, a device would be
@@ -613,7 +646,7 @@ def _plan(files: list[str], known: dict[str, TrackRecord], catalogue: Catalogue,
     retag: list[TrackRecord] = []
     for path in files:
         record = known.get(path)
-        identity, unreadable = _look(path, record, retry_failed)
+        identity, unreadable = look_at(path, record, retry_failed)
         if record is None:
             summary.new += 1
         elif identity.differs(record.identity):

@@ -6,8 +6,11 @@
     genrekit tag ~/Music --db music.sqlite --tags         # also store musicnn's MSD tags (column tags)
     genrekit tag ~/Music --db music.sqlite --min-confidence 0.5   # genre 'unknown' under 50 %
     genrekit tag ~/Music --db music.sqlite --ray auto      # classify on Ray; this process writes the catalogue
+    genrekit tag /nfs/music --ray HEAD:6379 --out /nfs/results.parquet   # the workers write Parquet parts
+    genrekit tag --merge /nfs/results.parquet --db music.sqlite          # ... loaded into a catalogue
 
-A thin call into :func:`genrekit.tagger.tag_library` and :func:`genrekit.tagger.report`.
+A thin call into :func:`genrekit.tagger.tag_library`, :func:`genrekit.tagger.report` and, for Parquet
+parts, :func:`genrekit.catalogue_parts.tag_to_parts` and :func:`genrekit.catalogue_parts.merge`.
 Exits 1 when the library has audio files but none of them could be classified, else 0.
 """
 
@@ -27,7 +30,7 @@ __all__ = ["tag"]
 def tag(
     library: Optional[Path] = typer.Argument(None, metavar="LIBRARY_DIR",
                                              help="The music folder, searched recursively for audio files."),
-    db: Path = typer.Option(..., "--db", help="The catalogue's SQLite file (created if missing)."),
+    db: Optional[Path] = typer.Option(None, "--db", help="The catalogue's SQLite file (created if missing)."),
     model: Optional[str] = typer.Option(None, "--model", "-m", help="A run directory, model file (.pt) or ONNX "
                                         "file (default: the bundled model)."),
     write_tags: bool = typer.Option(False, "--write-tags", help="Also write the genre into the files' own tags "
@@ -44,16 +47,35 @@ def tag(
     min_confidence: Optional[float] = MIN_CONFIDENCE,
     ray: Optional[str] = RAY,
     ray_actors: Optional[int] = RAY_ACTORS,
+    parts: Optional[Path] = typer.Option(None, "--out", help="With --ray: the workers write the rows as Parquet "
+                                         "parts into this folder (e.g. results.parquet) instead of this process "
+                                         "into --db; resumable; load them with --merge. See docs/scale.md."),
+    merge: Optional[Path] = typer.Option(None, "--merge", help="Load the Parquet parts of a folder written with "
+                                         "--out into the catalogue --db."),
 ) -> None:
     """Tag a music library into a SQLite catalogue; resumes, and re-tags only what changed."""
     from genrekit import tagger
 
-    if library is None and not show_report:
-        raise typer.BadParameter("give LIBRARY_DIR to tag a library, or --report to summarise the catalogue",
-                                 param_hint="LIBRARY_DIR")
+    _check_options(library, db, show_report, parts, merge, ray, write_tags, tags)
     out: dict = {}
     summary = None
-    if library is not None:
+    if merge is not None:
+        from genrekit.catalogue_parts import merge as merge_parts
+
+        merged = merge_parts(merge, db)
+        out["merge"] = vars(merged)
+        if not as_json:
+            typer.echo(merged.summary())
+    if library is not None and parts is not None:
+        from genrekit.catalogue_parts import tag_to_parts
+
+        classifier = load_classifier(model, ray, ray_actors, workers)
+        summary = tag_to_parts(library, parts, classifier, retry_failed=retry_failed, progress=True,
+                               min_confidence=min_confidence)
+        out["tag"] = summary.to_dict()
+        if not as_json:
+            typer.echo(summary.summary())
+    elif library is not None:
         classifier = load_classifier(model, ray, ray_actors, workers)
         musicnn_tagger = None
         if tags:
@@ -75,3 +97,27 @@ def tag(
         typer.echo(json.dumps(out, indent=2))
     if summary is not None and summary.nothing_classified:
         raise typer.Exit(1)
+
+
+def _check_options(library, db, show_report: bool, parts, merge, ray, write_tags: bool, tags: bool) -> None:
+    """Refuse a combination of options that does not make one job, naming what to give instead."""
+    if parts is not None:
+        if library is None:
+            raise typer.BadParameter("--out needs LIBRARY_DIR (the library whose rows the workers write)",
+                                     param_hint="--out")
+        if ray is None:
+            raise typer.BadParameter("--out is for --ray (the workers write the parts); add --ray auto or the "
+                                     "cluster's HOST:PORT, or tag into --db without --out", param_hint="--out")
+        if db is not None or merge is not None or show_report:
+            raise typer.BadParameter("--out writes Parquet parts instead of a catalogue; drop --db, --merge and "
+                                     "--report, and afterwards load the parts with "
+                                     "`genrekit tag --merge PARTS --db FILE`", param_hint="--out")
+        if write_tags or tags:
+            raise typer.BadParameter("--write-tags and --tags need the catalogue written here; tag into --db "
+                                     "without --out for them", param_hint="--out")
+    elif library is None and not show_report and merge is None:
+        raise typer.BadParameter("give LIBRARY_DIR to tag a library, --merge PARTS to load Parquet parts, or "
+                                 "--report to summarise the catalogue", param_hint="LIBRARY_DIR")
+    elif db is None:
+        raise typer.BadParameter("give the catalogue's file with --db FILE (or --out PARTS with --ray)",
+                                 param_hint="--db")
