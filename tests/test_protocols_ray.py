@@ -13,12 +13,16 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 
 import pytest
 
+from conftest import command_line, descendants
 from genrekit.errors import ConfigError
 from genrekit.evaluation import reproduce
 from genrekit.evaluation.protocols import Plan, Source
@@ -106,6 +110,35 @@ def test_reproduce_on_ray_equals_the_local_run_and_resumes(local_ray, tiny_recip
     assert {path: mtime for path, mtime in kept.items() if lost not in path.parents} == \
         {path: path.stat().st_mtime_ns for path in kept if lost not in path.parents}
     assert_same(comparable(again), comparable(on_ray))
+
+
+@pytest.mark.slow  # ~30 s
+def test_a_worker_killed_in_a_run_costs_that_run_only(local_ray, tiny_recipe, tmp_path):
+    """SIGKILL to the first worker process seen training a run: Ray runs that task again (its run directory
+    resumes or starts over), the others are untouched, and results.json equals the local run's."""
+    here = run(tiny_recipe, tmp_path, "here", budget="quick")
+    killed: list[int] = []
+    stop = threading.Event()
+
+    def kill_first_training_worker() -> None:
+        while not stop.is_set() and not killed:
+            for pid in descendants([os.getpid()]):
+                if "ray::_train_or_read" in command_line(pid):
+                    os.kill(pid, signal.SIGKILL)
+                    killed.append(pid)
+                    return
+            time.sleep(0.01)
+
+    watcher = threading.Thread(target=kill_first_training_worker, daemon=True)
+    watcher.start()
+    try:
+        on_ray = run(tiny_recipe, tmp_path, "ray", "auto", budget="quick")
+    finally:
+        stop.set()
+        watcher.join()
+    assert killed, "no worker was seen training a run"
+    assert_same(comparable(on_ray), comparable(here))
+    assert len(list((tmp_path / "ray" / "runs").glob("*/run-*/metrics.json"))) == 6
 
 
 def test_a_failed_run_raises_its_own_error_after_the_others_finish(local_ray, tiny_recipe, tmp_path):
