@@ -22,7 +22,7 @@ from genrekit.inference import load_model
 from genrekit.scale import RayClassifier, default_actors
 from genrekit.tagger import tag_library
 from test_cli import error_lines, genrekit_command
-from test_tag_cmd import kill_once_committed, tracks
+from test_tag_cmd import kill_once_committed, kill_when, tracks
 
 runner = CliRunner()
 MODEL = "genrekit-coarse-mel-v1"  # the small bundled network: fast to load in every actor
@@ -220,18 +220,7 @@ def test_parts_survive_a_killed_worker_and_a_killed_driver_without_loss_or_repea
 
     command = ["tag", str(library), "--out", str(parts), "--model", MODEL, "--ray", ray_cluster.address,
                "--ray-actors", "1"]
-    process = subprocess.Popen(genrekit_command() + command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 180
-    try:
-        while time.monotonic() < deadline and process.poll() is None and len(list(parts.glob("part-*"))) <= 6:
-            time.sleep(0.02)
-        assert process.poll() is None, process.stderr.read()
-        process.send_signal(signal.SIGKILL)
-        process.wait(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+    kill_when(command, lambda: len(list(parts.glob("part-*"))) > 6, 180)  # once the driver's first part is there
     done = len(list(iter_rows(parts)))  # a block in flight may still have been written after the kill
     assert 12 < done < 44
 

@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from typing import Callable
 
 import pytest
 from typer.testing import CliRunner
@@ -39,10 +40,16 @@ def committed(db) -> int:
 def kill_once_committed(command: list[str], db, rows: int, seconds: float) -> None:
     """Run ``genrekit COMMAND`` and SIGKILL it as soon as its catalogue ``db`` holds ``rows`` committed rows
     (within ``seconds``); it must still be running then."""
+    kill_when(command, lambda: committed(db) >= rows, seconds)
+
+
+def kill_when(command: list[str], ready: Callable[[], bool], seconds: float) -> None:
+    """Run ``genrekit COMMAND`` and SIGKILL it as soon as ``ready()`` (within ``seconds``); it must still be
+    running then."""
     process = subprocess.Popen(genrekit_command() + command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + seconds
     try:
-        while time.monotonic() < deadline and process.poll() is None and committed(db) < rows:
+        while time.monotonic() < deadline and process.poll() is None and not ready():
             time.sleep(0.02)
         assert process.poll() is None, f"the run ended before it could be killed: {process.stderr.read()!r}"
         process.send_signal(signal.SIGKILL)
@@ -51,6 +58,7 @@ def kill_once_committed(command: list[str], db, rows: int, seconds: float) -> No
         if process.poll() is None:
             process.kill()
             process.wait()
+
 
 def test_help():
     result = runner.invoke(app, ["tag", "--help"])
