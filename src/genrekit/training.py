@@ -49,7 +49,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from genrekit import aggregation, models
+from genrekit import aggregation, datasets, models
 from genrekit.data import TrackData, prepare
 from genrekit.errors import ConfigError
 from genrekit.metrics import classification
@@ -61,6 +61,16 @@ from genrekit.threads import rng_state, seeded, set_rng_state
 
 __all__ = ["TrainConfig", "NetworkRun", "ProcessGroup", "train", "fit", "fit_classical", "evaluate", "clip_probabilities",
            "make_optimizer", "resolve_precision"]
+
+
+def _default_features(info, dataset: str) -> str:
+    """The preset a model reads by default: on ``coarse-mel`` its coarse one, on ``gtzan-features`` (per-track
+    vectors) the table's own for a classical model, else the paper's."""
+    if dataset == "coarse-mel":
+        return info.coarse_features
+    if dataset in datasets.PRECOMPUTED and info.kind == "classical":
+        return datasets.PRECOMPUTED[dataset]
+    return info.training_defaults()["features"]
 
 
 @dataclass
@@ -148,7 +158,7 @@ class TrainConfig:
         info = models.info(self.model)
         defaults = info.training_defaults()
         if values["features"] is None:
-            values["features"] = info.coarse_features if values["dataset"] == "coarse-mel" else defaults["features"]
+            values["features"] = _default_features(info, values["dataset"])
         # A classical model is fitted once: its optimiser, batches, epochs, sampling and patience are fixed.
         fixed = {"optimizer", "batch_size", "epochs", "sampling", "patience"} if info.kind == "classical" else set()
         for key in ("optimizer", "batch_size", "epochs", "sampling", "aggregation"):

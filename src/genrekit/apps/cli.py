@@ -40,6 +40,7 @@ class DatasetName(str, Enum):
     folder = "folder"
     synthetic = "synthetic"
     coarse_mel = "coarse-mel"
+    gtzan_features = "gtzan-features"
 
 
 def _version(value: bool) -> None:
@@ -63,7 +64,8 @@ def _collection(dataset: DatasetName, root: Optional[Path], n_per_genre: int, se
 
 
 _DATASET = typer.Option(..., "--dataset", "-d", help="gtzan (either layout), folder (one sub-folder per genre), "
-                                                     "synthetic (generated) or coarse-mel (precomputed arrays).")
+                                                     "synthetic (generated), coarse-mel (precomputed arrays) or "
+                                                     "gtzan-features (a per-track feature table: Kaggle's CSV).")
 _ROOT = typer.Option(None, "--root", "-r", help="Dataset folder. For synthetic: where to write it "
                                                 "(default: a folder in the user cache).")
 _N = typer.Option(10, "--n-per-genre", help="synthetic only: tracks per genre.")
@@ -137,8 +139,8 @@ def features(
 def train(
     model: str = typer.Option(..., "--model", "-m", help="A network (genrekit models) or a classical baseline "
                                                         "(knn, decision_tree, random_forest, svm, logistic_regression)."),
-    dataset: DatasetName = typer.Option(DatasetName.synthetic, "--dataset", "-d", help="gtzan, folder, synthetic "
-                                        "or coarse-mel."),
+    dataset: DatasetName = typer.Option(DatasetName.synthetic, "--dataset", "-d", help="gtzan, folder, synthetic, "
+                                        "coarse-mel or gtzan-features (Kaggle's table: classical models only)."),
     root: Optional[Path] = _ROOT,
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Run directory (default: runs/MODEL-DATASET-SEED)."),
     split: str = typer.Option("holdout:8/1/1", "--split", help="holdout:8/1/1, holdout:7/3, kfold:10, filtered, "
@@ -212,8 +214,8 @@ def train(
 @app.command()
 def reproduce(
     paper: str = typer.Argument(..., help="yang2019, zhang2016, senac2017, dong2018, wang (or a recipe .yaml)."),
-    dataset: DatasetName = typer.Option(DatasetName.synthetic, "--dataset", "-d", help="gtzan, folder, synthetic "
-                                        "or coarse-mel."),
+    dataset: DatasetName = typer.Option(DatasetName.synthetic, "--dataset", "-d", help="gtzan, folder, synthetic, "
+                                        "coarse-mel or gtzan-features (Kaggle's table: classical models only)."),
     root: Optional[Path] = _ROOT,
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Reproduction directory "
                                        "(default: reproductions/PAPER-DATASET[-BUDGET])."),

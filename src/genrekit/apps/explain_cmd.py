@@ -26,8 +26,8 @@ explain_app = typer.Typer(help="Figures of what trained models learned: STRF fil
 
 _RUN = typer.Option(..., "--run", help="A run directory written by `genrekit train --out DIR`.")
 _OUT = typer.Option(..., "--out", "-o", help="Folder for the PNG figures and .npz arrays.")
-_DATASET = typer.Option(None, "--dataset", "-d", help="Another dataset than the run's: gtzan, folder, synthetic "
-                                                      "or coarse-mel.")
+_DATASET = typer.Option(None, "--dataset", "-d", help="Another dataset than the run's: gtzan, folder, synthetic, "
+                                                      "coarse-mel or gtzan-features.")
 _ROOT = typer.Option(None, "--root", "-r", help="Dataset folder (default: the run's).")
 _SPLIT = typer.Option(None, "--split", help="Another split than the run's (holdout:8/1/1, filtered:dev, ...).")
 _SPLIT_INDEX = typer.Option(None, "--split-index", help="Which fold / repetition of a multi-split spec.")

@@ -16,9 +16,11 @@ from genrekit.features import music
 from genrekit.features.music import MusicFeatureMap
 # Registers "musicnn" (musicnn's own input) and "musicnn_coarse" (the same made from coarse-mel).
 from genrekit.features import musicnn_input
+# Registers "kaggle": the Kaggle GTZAN feature table's columns computed from audio.
+from genrekit.features import kaggle
 
 __all__ = [
     "PRESETS", "ClipSpec", "ExtractionReport", "Failure", "FeatureCache", "FeatureSpec", "LogMelSpec",
     "MusicFeatureMap", "StftSpec", "SummarySpec", "clip_frames", "compute_features", "default_root", "extract", "from_dict",
-    "get", "load_features", "music", "musicnn_input", "n_clips", "names", "random_clip", "register",
+    "get", "kaggle", "load_features", "music", "musicnn_input", "n_clips", "names", "random_clip", "register",
 ]

@@ -61,11 +61,13 @@ def build(name: str, seed: int = 0):
 
 
 def summary_samples(values: np.ndarray, **_) -> np.ndarray:
-    """The vectors a baseline reads from one track's features ``[rows, columns]``: the columns of a summary
-    spec as they are (one sample per segment), else one log-mel summary vector (``[1, n]``)."""
+    """The vectors a baseline reads from one track's features ``[rows, columns]``: the columns of a vector
+    spec as they are (one sample per segment or 30 s window: the ``summary`` preset's 75 rows, the Kaggle
+    table's 57, ``kaggle``), else one log-mel summary vector (``[1, n]``)."""
+    from genrekit.datasets.feature_table import COLUMNS
     from genrekit.features.summary import feature_names, log_mel_summary
 
-    if values.shape[0] == len(feature_names()):  # a summary spec: one column per segment
+    if values.shape[0] in (len(feature_names()), len(COLUMNS)):  # one column per segment / window
         return values.T
     return log_mel_summary(values)[None]
 

@@ -1,0 +1,152 @@
+"""The Kaggle GTZAN feature table's 57 columns, computed from audio (preset ``kaggle``).
+
+The table published with the Kaggle "GTZAN Dataset - Music Genre Classification" (2020,
+``features_30_sec.csv``; the ``gtzan-features`` dataset, :mod:`genrekit.datasets.feature_table`)
+holds per track the mean and variance over the whole excerpt of librosa's ``chroma_stft``
+(all 12 bins together), ``rms``, ``spectral_centroid``, ``spectral_bandwidth``,
+``spectral_rolloff``, ``zero_crossing_rate``, the harmonic and percussive waveforms of
+``librosa.effects.hpss`` (``harmony``, ``perceptr``), the tempo of ``librosa.beat.beat_track``,
+and 20 MFCCs, each with librosa's default parameters (22,050 Hz, ``n_fft`` 2048, hop 512,
+centred frames, 128 mel bands). The variances are NumPy's (``ddof=0``).
+
+:class:`KaggleTableSpec` computes the same columns from audio, so that a model trained on the
+table classifies new audio (``genrekit predict``). Checked against the table's rows of the ten
+real GTZAN excerpts in ``../shared/data/gtzan-samples`` (``scripts/kaggle_agreement.py``,
+docs/results.md): every column agrees to 3e-6 relative, the tiny means of the harmonic and
+percussive waveforms to 2e-8 absolute, **when the frames are padded as librosa did before
+0.10** (``pad_mode="reflect"``, this preset's default): librosa 0.10 changed ``stft``'s
+default padding to zeros (``"constant"``), which moves the centred edge frames and with them
+the means and variances by up to 6e-2 relative (up to 10x for the harmonic/percussive means,
+which are near zero). The column ``length`` (samples) is not a feature and is left out.
+
+The columns of a whole recording are those of one 30 s excerpt: ``compute`` returns one
+column (``[57, 1]``) for the signal it gets, and prediction reads a long file in 30 s
+windows (:mod:`genrekit.features.windows`), one column each, so a classical model votes
+over the windows as it does over the segments of the ``summary`` preset.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from genrekit.datasets.feature_table import COLUMNS
+from genrekit.errors import ConfigError
+from genrekit.features.clips import ClipSpec
+from genrekit.features.specs import FeatureSpec, register
+
+__all__ = ["COLUMNS", "KaggleTableSpec", "kaggle_columns"]
+
+#: Padding of centred frames: librosa before 0.10 (the table's) and since.
+PAD_MODES = ("reflect", "constant")
+
+
+def _mean_var(values: np.ndarray) -> list[float]:
+    return [float(np.mean(values)), float(np.var(values))]
+
+
+def kaggle_columns(y: np.ndarray, sr: int, pad_mode: str = "reflect", n_fft: int = 2048,
+                   hop_length: int = 512) -> dict[str, float]:
+    """The table's columns of one signal, by name (:data:`COLUMNS`), computed with librosa.
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(n,)], float32
+    sr : int
+    pad_mode : str
+        ``"reflect"``: librosa's padding of centred frames before 0.10, with which the table was made;
+        ``"constant"``: librosa 0.10 and later.
+    n_fft, hop_length : int
+        librosa's defaults.
+
+    Returns
+    -------
+    dict of str to float
+    """
+    import librosa
+
+    frames = {"n_fft": n_fft, "hop_length": hop_length, "pad_mode": pad_mode}
+    power = np.abs(librosa.stft(y, **frames)) ** 2
+    magnitude = np.sqrt(power)
+    values = _mean_var(librosa.feature.chroma_stft(S=power, sr=sr, n_fft=n_fft, hop_length=hop_length))
+    values += _mean_var(librosa.feature.rms(y=y, frame_length=n_fft, hop_length=hop_length, pad_mode=pad_mode))
+    values += _mean_var(librosa.feature.spectral_centroid(S=magnitude, sr=sr, n_fft=n_fft, hop_length=hop_length))
+    values += _mean_var(librosa.feature.spectral_bandwidth(S=magnitude, sr=sr, n_fft=n_fft, hop_length=hop_length))
+    values += _mean_var(librosa.feature.spectral_rolloff(S=magnitude, sr=sr, n_fft=n_fft, hop_length=hop_length))
+    values += _mean_var(librosa.feature.zero_crossing_rate(y, frame_length=n_fft, hop_length=hop_length))
+    for part in _hpss(y, frames):
+        values += _mean_var(part)
+    # beat_track(y=y)'s own onset envelope (the median over bands), of frames padded as the rest
+    onset = librosa.onset.onset_strength(y=y, sr=sr, n_fft=n_fft, hop_length=hop_length, aggregate=np.median,
+                                         pad_mode=pad_mode)
+    tempo = librosa.beat.beat_track(onset_envelope=onset, sr=sr, hop_length=hop_length)[0]
+    values.append(float(np.atleast_1d(tempo)[0]))
+    mel = librosa.feature.melspectrogram(S=power, sr=sr, n_fft=n_fft, hop_length=hop_length)
+    mfcc = librosa.feature.mfcc(S=librosa.power_to_db(mel), n_mfcc=20)
+    for row in mfcc:
+        values += _mean_var(row)
+    return dict(zip(COLUMNS, values))
+
+
+def _hpss(y: np.ndarray, frames: dict) -> tuple[np.ndarray, np.ndarray]:
+    """``librosa.effects.hpss`` as librosa before 0.10 computed it: the STFT padded as ``frames`` say,
+    the inverse STFT's output cut or padded with zeros at the end to the signal's length."""
+    import librosa
+
+    harmonic, percussive = librosa.decompose.hpss(librosa.stft(y, **frames))
+    hop = frames["hop_length"]
+    return tuple(librosa.util.fix_length(librosa.istft(part, hop_length=hop, dtype=y.dtype), size=len(y))
+                 for part in (harmonic, percussive))
+
+
+@dataclass(frozen=True)
+class KaggleTableSpec(FeatureSpec):
+    """The Kaggle GTZAN table's columns (:data:`COLUMNS`, or a subset), computed from audio.
+
+    ``compute(y)`` returns ``[len(columns), 1]`` float32: one column for the whole signal (a 30 s
+    excerpt; prediction reads longer files in 30 s windows). The values need the whole signal at
+    once (the tempo, the harmonic/percussive separation), so this spec does not stream.
+
+    Attributes
+    ----------
+    columns : tuple of str
+        Which of :data:`COLUMNS`, in the order of the rows.
+    pad_mode : str
+        ``"reflect"`` (the table's, librosa before 0.10) or ``"constant"`` (librosa 0.10 and later).
+    """
+
+    kind: ClassVar[str] = "kaggle_table"
+    name: str = "kaggle"
+    columns: tuple = COLUMNS
+    pad_mode: str = "reflect"
+    clip: ClipSpec = ClipSpec(1, 1)
+
+    def __post_init__(self):
+        unknown = [c for c in self.columns if c not in COLUMNS]
+        if unknown or not self.columns:
+            raise ConfigError(f"kaggle table spec: unknown column(s) {unknown or '(none given)'}; the columns "
+                              f"are those of features_30_sec.csv: {', '.join(COLUMNS)}")
+        if self.pad_mode not in PAD_MODES:
+            raise ConfigError(f"kaggle table spec: pad_mode must be one of {PAD_MODES}, got {self.pad_mode!r}")
+        object.__setattr__(self, "columns", tuple(self.columns))
+
+    @property
+    def bands(self) -> int:
+        return len(self.columns)
+
+    @property
+    def hop_seconds(self) -> float:
+        return float("nan")
+
+    def n_frames(self, n_samples: int) -> int:
+        return 1
+
+    def compute(self, y: np.ndarray) -> np.ndarray:
+        """See :class:`KaggleTableSpec`: ``np.ndarray [shape=(len(columns), 1)], float32``."""
+        found = kaggle_columns(np.asarray(y, dtype=np.float32), self.sr, self.pad_mode)
+        return np.array([[found[c]] for c in self.columns], dtype=np.float32)
+
+
+register(KaggleTableSpec(name="kaggle"))
