@@ -29,6 +29,24 @@ def test_bootstrap_ci_degenerate_and_deterministic():
         metrics.bootstrap_ci(np.array([]))
 
 
+def test_runs_on_the_same_tracks_count_once_in_a_cluster_bootstrap():
+    """Three identical runs on 290 tracks: resampled per track, the interval is that of 290 decisions, not of
+    870 (pooled, it is sqrt(3) narrower)."""
+    one = np.r_[np.ones(142), np.zeros(148)]  # 49 % of 290 tracks
+    ids = np.arange(290)
+    single = metrics.bootstrap_ci(one, seed=2)
+    clustered = metrics.bootstrap_ci(np.tile(one, 3), seed=2, groups=np.tile(ids, 3))
+    pooled = metrics.bootstrap_ci(np.tile(one, 3), seed=2)
+    width = lambda ci: ci[1] - ci[0]  # noqa: E731
+    assert width(clustered) == pytest.approx(width(single), rel=0.15)
+    assert width(pooled) == pytest.approx(width(single) / np.sqrt(3), rel=0.15)
+    # different tracks in each run (another split): as many groups as decisions, the plain bootstrap's width
+    assert width(metrics.bootstrap_ci(np.tile(one, 3), seed=2, groups=np.arange(870))) == \
+        pytest.approx(width(pooled), rel=0.15)
+    with pytest.raises(ConfigError, match="group labels"):
+        metrics.bootstrap_ci(one, groups=ids[:10])
+
+
 def test_summarize_and_recall():
     s = metrics.summarize([0.8, 0.9])
     assert s["mean"] == pytest.approx(0.85) and s["std"] == pytest.approx(np.std([0.8, 0.9], ddof=1))

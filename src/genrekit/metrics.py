@@ -20,7 +20,7 @@ BOOTSTRAP_RESAMPLES = 2000
 
 
 def bootstrap_ci(correct: np.ndarray, level: float = 0.95, resamples: int = BOOTSTRAP_RESAMPLES,
-                 seed: int = 0) -> tuple[float, float]:
+                 seed: int = 0, groups: np.ndarray | None = None) -> tuple[float, float]:
     """Percentile bootstrap interval of a mean of 0/1 values (an accuracy).
 
     Parameters
@@ -32,6 +32,9 @@ def bootstrap_ci(correct: np.ndarray, level: float = 0.95, resamples: int = BOOT
     resamples : int
     seed : int
         The interval is deterministic for a seed.
+    groups : np.ndarray [shape=(n,)], optional
+        A label per value (the track a decision is about): whole groups are resampled (a cluster
+        bootstrap), so the decisions of several runs on one track count as one track, not as many.
 
     Returns
     -------
@@ -43,7 +46,15 @@ def bootstrap_ci(correct: np.ndarray, level: float = 0.95, resamples: int = BOOT
     if not 0 < level < 1:
         raise ConfigError(f"level must be between 0 and 1, got {level}")
     rng = np.random.default_rng(seed)
-    means = values[rng.integers(0, values.size, size=(resamples, values.size))].mean(axis=1)
+    if groups is None:
+        means = values[rng.integers(0, values.size, size=(resamples, values.size))].mean(axis=1)
+    else:
+        _, which = np.unique(np.asarray(groups).ravel(), return_inverse=True)
+        if which.size != values.size:
+            raise ConfigError(f"bootstrap_ci: {which.size} group labels for {values.size} values")
+        sums, counts = np.bincount(which, weights=values), np.bincount(which).astype(np.float64)
+        drawn = rng.integers(0, sums.size, size=(resamples, sums.size))
+        means = sums[drawn].sum(axis=1) / counts[drawn].sum(axis=1)
     tail = (1 - level) / 2 * 100
     low, high = np.percentile(means, [tail, 100 - tail])
     return float(low), float(high)

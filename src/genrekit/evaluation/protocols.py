@@ -235,6 +235,11 @@ def _resolve(recipe: Recipe, source: Source, plan: Plan, out: Path, seed: int) -
         rep.runs = min(rep.runs, recipe.quick.get("runs", 2))
         rep.deviate("cut", f"quick budget: {rep.runs} run(s) of at most {recipe.quick.get('epochs')} epochs; "
                            "not comparable to the paper")
+    if source.dataset == "gtzan-features":
+        rep.deviate("data", "data: gtzan-features (per-track features of the real audio of all 1,000 GTZAN tracks, "
+                            "the Kaggle table features_30_sec.csv): the classical baselines read its 57 columns "
+                            "(means and variances of librosa's frame features, tempo, 20 MFCCs) instead of "
+                            "genrekit's summary preset")
     if source.dataset == "coarse-mel":
         rep.deviate("data", "data: gtzan-coarse-mel (639 real GTZAN tracks as coarse 8-bit log-mel, 128 bands, "
                             "77.5 ms per column; no audio): every network reads the coarse_mel representation "
@@ -386,7 +391,7 @@ def _schedule(rep: _Reproduction) -> list[tuple[SystemRecipe, list[_Job]]]:
     """The selected systems in the recipe's order with their runs (none for a fusion), recording skips.
 
     A fusion runs when both its systems run before it; a system whose features need audio is
-    skipped on coarse-mel.
+    skipped on coarse-mel, a network on gtzan-features.
     """
     scheduled: list[tuple[SystemRecipe, list[_Job]]] = []
     for system in rep.systems:
@@ -397,6 +402,9 @@ def _schedule(rep: _Reproduction) -> list[tuple[SystemRecipe, list[_Job]]]:
             scheduled.append((system, []))
         elif system.requires_audio and rep.source.dataset == "coarse-mel":
             rep.deviate("skipped", f"{system.name}: not run, because its features need audio and coarse-mel has none")
+        elif system.kind == "network" and rep.source.dataset == "gtzan-features":
+            rep.deviate("skipped", f"{system.name}: not run, because a network reads spectrograms and gtzan-features "
+                                   "holds one feature vector per track")
         else:
             folder = rep.out / "runs" / system.name.replace(" ", "_")
             scheduled.append((system, [_Job(system, run, _train_config(rep, system, run), folder / f"run-{run:02d}")
@@ -412,6 +420,10 @@ def _run_system(rep: _Reproduction, jobs: Sequence[_Job], outcomes: Iterator, pr
         metrics, saved = next(outcomes)
         decided = _decisions(saved, metrics.get("aggregation", job.config.resolved().aggregation), rep.n_classes)
         decided["clip_accuracy"] = metrics["test"].get("clip_accuracy") if job.system.kind == "network" else None
+        decided["ids"] = list(saved["ids"])
+        valid = metrics.get("valid") or {}
+        if valid.get("n_tracks"):  # the split's validation tracks (the filtered valid list, ...)
+            decided["valid_confusion"] = np.asarray(valid["confusion"])
         per_run.append(decided)
         predictions.append(saved)
         run_dirs.append(str(job.run_dir.relative_to(rep.out)))
@@ -431,22 +443,45 @@ def _fuse(a: dict, b: dict, rule: str, n_classes: int) -> dict:
         raise ConfigError("cannot fuse runs that were tested on different tracks")
     fuse = aggregation.fusion1 if rule == "fusion1" else aggregation.fusion2
     decided = np.array([fuse(p, q) for p, q in zip(a["clips"], b["clips"])])
-    return classification(a["labels"], decided, n_classes)
+    return {**classification(a["labels"], decided, n_classes), "ids": list(a["ids"])}
 
 
 def _system_summary(system: SystemRecipe, per_run: list[dict], run_dirs: list[str]) -> dict:
-    """Accuracy per run, mean / std, bootstrap CI over the pooled test decisions, summed confusion."""
+    """Accuracy per run, mean / std, bootstrap CI over the test tracks (each track's decisions in all runs
+    resampled together), summed confusion; the accuracy on the validation tracks when the runs had them."""
     correct = np.concatenate([r["correct"] for r in per_run])
+    tracks = np.concatenate([np.asarray(r["ids"], dtype=object) for r in per_run])
     summed = np.sum([r["confusion"] for r in per_run], axis=0)
-    low, high = bootstrap_ci(correct)
+    low, high = bootstrap_ci(correct, groups=tracks)
     accuracy = summarize([float(r["correct"].mean()) for r in per_run])
-    accuracy.update(ci95=[low, high], ci_method=f"bootstrap over {correct.size} pooled test decisions "
-                                                  f"of {len(per_run)} run(s), 2000 resamples")
+    accuracy.update(ci95=[low, high], ci_method=f"bootstrap over the {len(set(tracks))} test tracks (their "
+                                                  f"{correct.size} decisions in {len(per_run)} run(s) resampled "
+                                                  "together per track), 2000 resamples")
     clip = [r["clip_accuracy"] for r in per_run if r.get("clip_accuracy") is not None]
+    valid = [r["valid_confusion"] for r in per_run if r.get("valid_confusion") is not None]
     return {"name": system.name, "model": system.model or "+".join(system.fusion), "kind": system.kind,
             "paper_accuracy": system.paper_accuracy, "paper_note": system.paper_note, "accuracy": accuracy,
-            "clip_accuracy": summarize(clip) if clip else None, "confusion": summed.tolist(),
-            "recall": recall(summed), "run_dirs": run_dirs}
+            "clip_accuracy": summarize(clip) if clip else None,
+            "valid_accuracy": _valid_summary(system, valid) if valid and len(valid) == len(per_run) else None,
+            "confusion": summed.tolist(), "recall": recall(summed), "run_dirs": run_dirs}
+
+
+def _valid_summary(system: SystemRecipe, confusions: list[np.ndarray]) -> dict:
+    """Track accuracy on the split's validation tracks, per run, with a bootstrap CI as the test's.
+
+    On the artist-filtered split these are the 197 tracks of the filtered valid list: held out from a
+    classical model (fitted once on the train list), but for a network the tracks that chose its epoch.
+    """
+    summary = summarize([float(np.trace(c) / c.sum()) for c in confusions])
+    n = int(confusions[0].sum())
+    right = int(round(summary["mean"] * n))  # the same tracks in every run: one track counts once
+    low, high = bootstrap_ci(np.r_[np.ones(right), np.zeros(n - right)])
+    chose = "held out (the model was fitted once on the train tracks)" if system.kind == "classical" else \
+        "not held out: they chose the network's epoch"
+    summary.update(ci95=[low, high], tracks=n,
+                   ci_method=f"bootstrap over the {n} validation tracks at the runs' mean accuracy, 2000 resamples",
+                   note=f"the split's validation tracks; {chose}")
+    return summary
 
 
 def _run_all(rep: _Reproduction, progress: bool, runner: Runner = run_here) -> list[dict]:

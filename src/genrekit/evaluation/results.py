@@ -212,7 +212,8 @@ def validate_results(data: Any, source: str = RESULTS_FILE) -> None:
     ``model``, ``kind`` (``network``, ``classical`` or ``fusion``), ``accuracy`` with ``mean``
     and ``runs`` (fractions), ``confusion`` (genres x genres track counts, ``[true][predicted]``)
     and ``recall`` (one fraction or null per genre). ``paper_accuracy``, ``paper_note``,
-    ``clip_accuracy``, ``accuracy.std``, ``accuracy.ci95``, ``accuracy.ci_method`` and
+    ``clip_accuracy``, ``valid_accuracy`` (accuracy on the split's validation tracks, e.g. the
+    artist-filtered valid list), ``accuracy.std``, ``accuracy.ci95``, ``accuracy.ci_method`` and
     ``run_dirs`` may be null or absent.
 
     Parameters
@@ -276,6 +277,9 @@ def _validate_system(check: _Validator, system: dict, path: str, n_genres: int) 
     clip = check.field(system, "clip_accuracy", path, _mapping, required=False)
     if clip is not None:
         _validate_summary(check, clip, f"{path}.clip_accuracy")
+    valid = check.field(system, "valid_accuracy", path, _mapping, required=False)
+    if valid is not None:
+        _validate_summary(check, valid, f"{path}.valid_accuracy")
     rows = check.items(system, "confusion", path, lambda v: None if isinstance(v, list) else "must be a list",
                        length=n_genres)
     for row_index, row in enumerate(rows):

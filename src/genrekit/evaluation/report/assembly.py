@@ -110,6 +110,9 @@ class _Reproduction:
                 "accuracy": {key: accuracy.get(key) for key in ("mean", "std", "ci95", "runs", "ci_method")},
                 "clip_accuracy": ({key: system["clip_accuracy"].get(key) for key in ("mean", "std", "runs")}
                                   if system.get("clip_accuracy") else None),
+                "valid_accuracy": ({key: system["valid_accuracy"].get(key)
+                                    for key in ("mean", "std", "runs", "ci95", "tracks", "note")}
+                                   if system.get("valid_accuracy") else None),
                 "paper_accuracy": paper, "paper_note": system.get("paper_note"),
                 "difference": None if paper is None else accuracy["mean"] - paper,
                 "protocol": data["protocol"]["name"], "split": data["protocol"]["split"],
@@ -131,23 +134,34 @@ class _Reproduction:
 
 
 def _table(rows: list[dict], with_reproduction: bool) -> Table:
-    """The main table: ours (mean ± std, 95 % CI) beside the paper, with protocol, dataset and budget."""
+    """The main table: ours (mean ± std, 95 % CI) beside the paper, with protocol, dataset and budget; and
+    the accuracy on the split's validation tracks when a system has one (the artist-filtered valid list)."""
+    valid = any(row.get("valid_accuracy") for row in rows)
     header = (["reproduction"] if with_reproduction else []) + [
-        "system", "ours (mean ± std)", "runs", "95 % CI", "paper", "ours − paper", "ours: clip acc.",
-        "paper's setting", "protocol (split)", "dataset", "budget"]
+        "system", "ours (mean ± std)", "runs", "95 % CI", "paper", "ours − paper", "ours: clip acc."] + \
+        (["ours: validation tracks (95 % CI)"] if valid else []) + ["paper's setting", "protocol (split)", "dataset",
+                                                                   "budget"]
     body = []
     for row in rows:
         dataset = row["dataset"] + (f" ({row['dataset_tracks']} tracks)" if row["dataset_tracks"] is not None else "")
         difference = "–" if row["difference"] is None else f"{100 * row['difference']:+.1f} pts"
         cells = [[Strong(row["system"]), " ", Code(row["model"]), f" ({row['kind']})"],
                  mean_std(row["accuracy"]), str(len(row["accuracy"]["runs"])), interval(row["accuracy"]["ci95"]),
-                 paper_pct(row["paper_accuracy"]), difference, mean_std(row["clip_accuracy"]),
+                 paper_pct(row["paper_accuracy"]), difference, mean_std(row["clip_accuracy"])] + \
+                ([_valid_cell(row.get("valid_accuracy"))] if valid else []) + [
                  row["paper_note"] or "–",
                  _protocol(row["protocol"], row["split"]), dataset,
                  Strong("quick") if row["budget"] == "quick" else row["budget"]]
         body.append(([Code(row["reproduction"])] if with_reproduction else []) + cells)
     offset = 1 if with_reproduction else 0
-    return Table(header, body, numeric={offset + i for i in range(1, 7)})
+    return Table(header, body, numeric={offset + i for i in range(1, 8 if valid else 7)})
+
+
+def _valid_cell(valid: dict | None) -> str:
+    if not valid:
+        return "–"
+    held = "" if valid["note"] and "held out (" in valid["note"] else " (chose the epoch)"
+    return f"{mean_std(valid)} on {valid['tracks']} tracks ({interval(valid['ci95'])}){held}"
 
 
 def _ci_note(rows: list[dict]) -> Paragraph:
