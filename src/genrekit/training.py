@@ -637,7 +637,11 @@ def fit_classical(config: TrainConfig, genres: list[str], train_data: TrackData,
     samples = [sample_vectors(v, config.model, config.model_args) for v in train_data.features]
     x = np.concatenate(samples)
     y = np.concatenate([np.full(len(s), label) for s, label in zip(samples, train_data.labels)])
-    fitted = pipeline(config.model, config.seed, config.model_args).fit(x, y)
+    try:
+        fitted = pipeline(config.model, config.seed, config.model_args).fit(x, y)
+    except ValueError as exc:  # scikit-learn's word for data it cannot fit (too few tracks of a genre, ...)
+        raise ConfigError(f"{config.model}: cannot be fitted on these {len(train_data)} training tracks "
+                          f"({exc}); give it more tracks per genre") from None
     seconds = time.perf_counter() - started
 
     def score(data: TrackData) -> list[np.ndarray]:
