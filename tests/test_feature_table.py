@@ -172,3 +172,12 @@ def test_the_acceptance_command_on_the_real_table_writes_wangs_numbers_beside_ou
     assert results["dataset"]["tracks"] == 1000 and results["protocol"]["split"] == "holdout:7/3"
     for system in results["systems"]:
         assert 0.45 < system["accuracy"]["mean"] < 0.9 and "test tracks" in system["accuracy"]["ci_method"]
+
+
+def test_a_protocol_of_many_splits_given_instead_runs_all_of_them(table, tmp_path):
+    """``--protocol holdout:7/3x4`` runs its four splits, not the recipe's three runs."""
+    result = runner.invoke(app, ["reproduce", "wang", "--dataset", "gtzan-features", "--root", str(table),
+                                 "--protocol", "holdout:7/3x4", "--systems", "KNN", "--out", str(tmp_path / "r")])
+    assert result.exit_code == 0, result.output
+    [knn] = json.loads((tmp_path / "r" / "results.json").read_text())["systems"]
+    assert len(knn["accuracy"]["runs"]) == 4 and len(knn["run_dirs"]) == 4

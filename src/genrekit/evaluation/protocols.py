@@ -228,7 +228,9 @@ def _resolve(recipe: Recipe, source: Source, plan: Plan, out: Path, seed: int) -
                         systems=_systems(recipe, plan.systems), deviations=[])
     if plan.protocol:
         rep.deviate("protocol", f"protocol {split!r} instead of the paper's {recipe.split!r}")
-    rep.runs = _run_count(rep, recipe.runs or n_splits)
+    # the recipe's runs for its own split (or seeds of a single split); a protocol of many splits given
+    # instead (holdout:7/3x10, kfold:10) runs all of them
+    rep.runs = _run_count(rep, n_splits if plan.protocol and n_splits > 1 else recipe.runs or n_splits)
     if plan.systems:
         rep.deviate("subset", f"only the systems {', '.join(s.name for s in rep.systems)} were run")
     if plan.budget == "quick":
