@@ -12,11 +12,11 @@ centred frames, 128 mel bands). The variances are NumPy's (``ddof=0``).
 :class:`KaggleTableSpec` computes the same columns from audio, so that a model trained on the
 table classifies new audio (``genrekit predict``). Checked against the table's rows of the ten
 real GTZAN excerpts in ``../shared/data/gtzan-samples`` (``scripts/kaggle_agreement.py``,
-docs/results.md): every column agrees to 3e-6 relative, the tiny means of the harmonic and
-percussive waveforms to 2e-8 absolute, **when the frames are padded as librosa did before
+docs/results.md): every column agrees to 3.2e-6 relative, the tiny means of the harmonic and
+percussive waveforms to 2e-9 absolute, **when the frames are padded as librosa did before
 0.10** (``pad_mode="reflect"``, this preset's default): librosa 0.10 changed ``stft``'s
 default padding to zeros (``"constant"``), which moves the centred edge frames and with them
-the means and variances by up to 6e-2 relative (up to 10x for the harmonic/percussive means,
+the means and variances by up to 6e-2 relative (up to 3.6x for the harmonic/percussive means,
 which are near zero). The column ``length`` (samples) is not a feature and is left out.
 
 The columns of a whole recording are those of one 30 s excerpt: ``compute`` returns one

@@ -29,6 +29,10 @@ Presets (:data:`PRESETS`), each citing where its numbers come from:
 ``coarse_mel``     the 8-bit, 387-column log-mel of ``gtzan-coarse-mel`` (its README's recipe)
 =================  ==========================================================================
 
+The Kaggle GTZAN table's columns (``kaggle``, :mod:`genrekit.features.kaggle`) and musicnn's input
+(``musicnn``, ``musicnn_coarse``, :mod:`genrekit.features.musicnn_input`) are registered by their
+modules.
+
 The music-feature map of Senac et al. (sec. 2.2) is a spec of the same kind, added by
 :mod:`genrekit.features.music` through :func:`register`.
 """
