@@ -106,11 +106,15 @@ def no_track_on_two_sides(split) -> None:
     assert not (parts[0] & parts[1] or parts[0] & parts[2] or parts[1] & parts[2])
 
 
-def test_both_kinds_of_split_keep_every_track_on_one_side(table):
+def test_every_kind_of_split_keeps_every_track_on_one_side(table):
     collection = feature_table(table)
     for split in splits.parse("holdout:7/3x3", list(collection), seed=0):
         assert (len(split.train), len(split.valid), len(split.test)) == (100, 0, 40)  # stratified: 10 + 4 of each genre
         no_track_on_two_sides(split)
+    folds = splits.parse("kfold:5/valid0", list(collection), seed=0)
+    assert len(folds) == 5 and sorted(t.id for f in folds for t in f.test) == sorted(t.id for t in collection)
+    for fold in folds:
+        no_track_on_two_sides(fold)
     [filtered] = splits.parse("filtered", list(collection))
     assert (len(filtered.train), len(filtered.valid), len(filtered.test)) == (80, 20, 40)
     no_track_on_two_sides(filtered)

@@ -271,3 +271,41 @@ def test_default_actors_follow_the_clusters_gpus_else_its_cpus():
     assert default_actors({"cpus": 0.5, "gpus": 0.0}) == 1
     assert default_actors({"cpus": 64.0, "gpus": 0.0}) == 64
     assert default_actors({"cpus": 64.0, "gpus": 8.0}) == 8
+
+
+@pytest.mark.slow  # ~40 s: the runs of a tiny recipe as tasks on both nodes
+def test_reproduce_on_the_two_node_cluster_equals_the_local_run(ray_cluster, tmp_path):
+    """``reproduce --ray ADDRESS`` on the loopback cluster (a head and a second node): the same results.json as
+    without Ray (the tasks share the two one-CPU nodes). This process joins again with the test network registered in every
+    worker (Ray's worker setup hook), then returns to the plain connection for any later test."""
+    import ray
+
+    from genrekit import scale
+    from genrekit.evaluation import reproduce
+    from genrekit.evaluation.protocols import Plan, Source
+    from test_protocols_ray import RECIPE, assert_same, comparable
+    from test_training import register_tiny
+
+    register_tiny()
+    recipe = tmp_path / "tiny.yaml"
+    recipe.write_text(RECIPE)
+    source = Source("synthetic", tmp_path / "synthetic", {"n_per_genre": 3, "seconds": 4.0}, str(tmp_path / "cache"))
+
+    def run(out, address=None):
+        return reproduce(str(recipe), source, tmp_path / out, Plan(budget="quick"), seed=0, progress=False,
+                         write_report=False, ray=address)
+
+    here = run("here")
+    tests = os.path.dirname(os.path.abspath(__file__))
+    scale.shutdown()
+    ray.init(address=ray_cluster.address, log_to_driver=False,
+             runtime_env={"env_vars": {"PYTHONPATH": os.pathsep.join([tests, os.environ.get("PYTHONPATH", "")])},
+                          "worker_process_setup_hook": "test_training.register_tiny"})
+    try:
+        assert scale.connect(ray_cluster.address)["nodes"] == 2
+        on_cluster = run("cluster", ray_cluster.address)
+    finally:
+        scale.shutdown()
+        scale.connect(ray_cluster.address)
+    assert_same(comparable(on_cluster), comparable(here))
+    assert len(list((tmp_path / "cluster" / "runs").glob("*/run-*/metrics.json"))) == 6
