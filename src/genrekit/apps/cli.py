@@ -100,7 +100,8 @@ def specs() -> None:
 
     for name in features.names():
         spec = features.get(name)
-        details = {k: v for k, v in spec.content().items() if k not in ("kind", "version")}
+        details = {k: (f"{len(v)} names: {v[0]} ... {v[-1]}" if isinstance(v, tuple) and len(v) > 6 else v)
+                   for k, v in spec.content().items() if k not in ("kind", "version")}  # kaggle's 57 columns
         typer.echo(f"{name:16s} {spec.kind:8s} bands={spec.bands:<4d} clip={spec.clip.frames}x{spec.clip.hop} "
                    f"key={spec.key()}  {details}")
 
