@@ -259,7 +259,7 @@ class RayClassifier:
     """A :class:`~genrekit.inference.Classifier` whose :meth:`predict` runs on a Ray cluster.
 
     The model is loaded here once (its id, genres, feature spec and clip-to-track rule; a bad source
-    fails before Ray starts) and once in each scoring actor, from ``source``.
+    fails before Ray starts) and once in each actor, from ``source``.
 
     Parameters
     ----------
@@ -270,9 +270,10 @@ class RayClassifier:
     address : str
         The cluster (:func:`connect`): ``"auto"``, ``"local"`` or ``HOST:PORT``.
     actors : int, optional
-        Scoring actors (default :func:`default_actors`).
+        Actors: classifying actors of one CPU each, or with ``separate_scoring`` scoring actors (default
+        :func:`default_actors`: one per CPU, or one per GPU).
     files_per_task : int
-        Files per featurising task and per scoring call.
+        Files per block: per actor call (and per featurising task).
     separate_scoring : bool, optional
         Score in actors of their own, fed by featurising tasks (the pipeline for GPUs), instead of
         actors that featurise and score their files themselves (one CPU each). Default: when the
