@@ -42,6 +42,25 @@ def test_the_preset_gives_one_column_of_the_tables_57_values():
     assert spec.key() != spec.replace(pad_mode="constant").key()  # cached apart
 
 
+def test_zero_crossings_and_tuning_by_numpy_give_known_answers():
+    """The NumPy stand-ins for librosa's numba gufuncs (equal to librosa's on the real excerpts, noise, silence
+    and a sinusoid when written; checked here on answers known by construction)."""
+    from genrekit.features.kaggle import estimate_tuning, zero_crossing_rate
+
+    alternating = np.tile(np.float32([0.5, -0.5]), 8192)  # a crossing at every sample but a frame's first
+    rates = zero_crossing_rate(alternating, 2048, 512)
+    assert rates.shape == (1 + 16384 // 512,) and np.allclose(rates[2:-2], 2047 / 2048)
+    assert not zero_crossing_rate(np.full(8192, 1e-12, np.float32)).any()  # within the threshold: no crossing
+    sr, n_fft = 22050, 2048
+    for cents in (-30, 0, 20):  # A4 detuned by a fraction of a semitone
+        t = np.arange(sr * 2) / sr
+        y = np.sin(2 * np.pi * 440.0 * 2 ** (cents / 1200) * t).astype(np.float32)
+        power = np.abs(np.fft.rfft(np.lib.stride_tricks.sliding_window_view(y, n_fft)[::512] * np.hanning(n_fft),
+                                   axis=1).T) ** 2
+        assert estimate_tuning(power, sr, n_fft) == pytest.approx(cents / 100, abs=0.06)  # interpolation bias
+    assert estimate_tuning(np.zeros((1025, 10)), sr, n_fft) == 0.0
+
+
 def test_unknown_columns_and_paddings_are_refused():
     with pytest.raises(ConfigError, match="unknown column.*'loudness'"):
         KaggleTableSpec(columns=("loudness",))

@@ -10,8 +10,12 @@ and 20 MFCCs, each with librosa's default parameters (22,050 Hz, ``n_fft`` 2048,
 centred frames, 128 mel bands). The variances are NumPy's (``ddof=0``).
 
 :class:`KaggleTableSpec` computes the same columns from audio, so that a model trained on the
-table classifies new audio (``genrekit predict``). Checked against the table's rows of the ten
-real GTZAN excerpts in ``../shared/data/gtzan-samples`` (``scripts/kaggle_agreement.py``,
+table classifies new audio (``genrekit predict``). librosa's tuning estimate (``piptrack``), zero
+crossings and beat tracker run numba gufuncs that crashed a fresh install once (numba#10128); their
+arithmetic is done here in NumPy instead (:func:`estimate_tuning`, :func:`zero_crossing_rate`; equal
+to librosa's on the excerpts), and the tempo is ``beat_track``'s estimate without its tracker.
+
+Checked against the table's rows of the ten real GTZAN excerpts in ``../shared/data/gtzan-samples`` (``scripts/kaggle_agreement.py``,
 docs/results.md): every column agrees to 3.2e-6 relative, the tiny means of the harmonic and
 percussive waveforms to 2e-9 absolute, **when the frames are padded as librosa did before
 0.10** (``pad_mode="reflect"``, this preset's default): librosa 0.10 changed ``stft``'s
@@ -37,7 +41,7 @@ from genrekit.errors import ConfigError
 from genrekit.features.clips import ClipSpec
 from genrekit.features.specs import FeatureSpec, register
 
-__all__ = ["COLUMNS", "KaggleTableSpec", "kaggle_columns"]
+__all__ = ["COLUMNS", "KaggleTableSpec", "kaggle_columns", "estimate_tuning", "zero_crossing_rate"]
 
 #: Padding of centred frames: librosa before 0.10 (the table's) and since.
 PAD_MODES = ("reflect", "constant")
@@ -70,24 +74,76 @@ def kaggle_columns(y: np.ndarray, sr: int, pad_mode: str = "reflect", n_fft: int
     frames = {"n_fft": n_fft, "hop_length": hop_length, "pad_mode": pad_mode}
     power = np.abs(librosa.stft(y, **frames)) ** 2
     magnitude = np.sqrt(power)
-    values = _mean_var(librosa.feature.chroma_stft(S=power, sr=sr, n_fft=n_fft, hop_length=hop_length))
+    tuning = estimate_tuning(power, sr, n_fft)
+    values = _mean_var(librosa.feature.chroma_stft(S=power, sr=sr, n_fft=n_fft, hop_length=hop_length,
+                                                   tuning=tuning))
     values += _mean_var(librosa.feature.rms(y=y, frame_length=n_fft, hop_length=hop_length, pad_mode=pad_mode))
     values += _mean_var(librosa.feature.spectral_centroid(S=magnitude, sr=sr, n_fft=n_fft, hop_length=hop_length))
     values += _mean_var(librosa.feature.spectral_bandwidth(S=magnitude, sr=sr, n_fft=n_fft, hop_length=hop_length))
     values += _mean_var(librosa.feature.spectral_rolloff(S=magnitude, sr=sr, n_fft=n_fft, hop_length=hop_length))
-    values += _mean_var(librosa.feature.zero_crossing_rate(y, frame_length=n_fft, hop_length=hop_length))
+    values += _mean_var(zero_crossing_rate(y, n_fft, hop_length))
     for part in _hpss(y, frames):
         values += _mean_var(part)
-    # beat_track(y=y)'s own onset envelope (the median over bands), of frames padded as the rest
+    # beat_track(y=y)'s tempo: its own onset envelope (the median over bands), of frames padded as the rest
     onset = librosa.onset.onset_strength(y=y, sr=sr, n_fft=n_fft, hop_length=hop_length, aggregate=np.median,
                                          pad_mode=pad_mode)
-    tempo = librosa.beat.beat_track(onset_envelope=onset, sr=sr, hop_length=hop_length)[0]
-    values.append(float(np.atleast_1d(tempo)[0]))
+    tempo = librosa.feature.tempo(onset_envelope=onset, sr=sr, hop_length=hop_length)[0] if onset.any() else 0.0
+    values.append(float(tempo))
     mel = librosa.feature.melspectrogram(S=power, sr=sr, n_fft=n_fft, hop_length=hop_length)
     mfcc = librosa.feature.mfcc(S=librosa.power_to_db(mel), n_mfcc=20)
     for row in mfcc:
         values += _mean_var(row)
     return dict(zip(COLUMNS, values))
+
+
+# librosa computes the tuning (piptrack), the zero crossings and the beats with numba stencils in
+# gufuncs cached on disk; on a fresh install such a gufunc crashed the process once in three test runs
+# (numba's cache of gufuncs races, numba#10128, and more than one process computes features here). The
+# two below are the same arithmetic in NumPy (checked against the Kaggle table with the rest), and the
+# tempo is beat_track's estimate without its beat tracker (which the table's tempo does not use).
+
+def zero_crossing_rate(y: np.ndarray, frame_length: int = 2048, hop_length: int = 512,
+                       threshold: float = 1e-10) -> np.ndarray:
+    """``librosa.feature.zero_crossing_rate(y)`` (centred frames padded with the edge values; a sample within
+    ``threshold`` of zero counts as positive; the first sample of a frame counts no crossing):
+    ``np.ndarray [shape=(n_frames,)]``, float64."""
+    padded = np.pad(y, frame_length // 2, mode="edge")
+    negative = np.signbit(np.where(np.abs(padded) <= threshold, 0.0, padded))
+    changes = np.concatenate([[0], np.cumsum(negative[1:] != negative[:-1])])  # changes[j]: crossings up to j
+    starts = np.arange(1 + (len(padded) - frame_length) // hop_length) * hop_length
+    return (changes[starts + frame_length - 1] - changes[starts]) / frame_length
+
+
+def estimate_tuning(power: np.ndarray, sr: int, n_fft: int, bins_per_octave: int = 12, resolution: float = 0.01,
+                    fmin: float = 150.0, fmax: float = 4000.0, threshold: float = 0.1) -> float:
+    """``librosa.estimate_tuning(S=power, sr=sr, bins_per_octave=12)``, as ``chroma_stft`` calls it: the
+    peaks of each frame between ``fmin`` and ``fmax`` above ``threshold`` of the frame's maximum, their
+    frequencies refined by parabolic interpolation (``piptrack``), the louder half of them, and the
+    histogram peak of their deviation from the equal-tempered grid (``pitch_tuning``)."""
+    import librosa
+
+    S = np.abs(power)
+    inner = S[1:-1]
+    a = (S[2:] + S[:-2]) - 2 * inner  # the parabola through each bin and its neighbours
+    b = (S[2:] - S[:-2]) / 2
+    shift = np.zeros_like(S)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        shift[1:-1] = np.where(np.abs(b) >= np.abs(a), 0, -b / a)
+    gated = S * (S > threshold * S.max(axis=0, keepdims=True))
+    peak = np.zeros_like(S, dtype=bool)
+    peak[1:-1] = (gated[1:-1] > gated[:-2]) & (gated[1:-1] >= gated[2:])
+    peak[-1] = gated[-1] > gated[-2]
+    freqs = np.fft.rfftfreq(n_fft, 1.0 / sr)
+    peak &= ((max(fmin, 0.0) <= freqs) & (freqs < min(fmax, sr / 2)))[:, None]
+    bins, frames = np.nonzero(peak)
+    pitches = (bins + shift[bins, frames]) * float(sr) / n_fft
+    magnitudes = S[bins, frames] + 0.5 * np.gradient(S, axis=0)[bins, frames] * shift[bins, frames]
+    voiced = pitches > 0
+    if not voiced.any():
+        return 0.0
+    louder = magnitudes >= np.median(magnitudes[voiced])
+    return float(librosa.pitch_tuning(pitches[louder & voiced], resolution=resolution,
+                                      bins_per_octave=bins_per_octave))
 
 
 def _hpss(y: np.ndarray, frames: dict) -> tuple[np.ndarray, np.ndarray]:
