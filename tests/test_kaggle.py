@@ -93,7 +93,7 @@ def test_a_model_trained_on_the_table_classifies_new_audio_as_it_classifies_the_
     assert result.exit_code == 0, result.output
     classifier = load_model(run, workers=1)
     assert classifier.spec.name == "kaggle"
-    files = sorted(SAMPLES.glob("*.wav"))[::3]  # four of the ten (1.4 s of librosa each)
+    files = sorted(SAMPLES.glob("*.wav"))[::3]  # four of the ten (1.5 CPU s of librosa each)
     rows = table_rows()
     pipeline = classifier.scorer.pipeline
     for prediction, path in zip(classifier.predict([str(p) for p in files]), files):

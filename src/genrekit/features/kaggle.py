@@ -72,8 +72,9 @@ def kaggle_columns(y: np.ndarray, sr: int, pad_mode: str = "reflect", n_fft: int
     import librosa
 
     frames = {"n_fft": n_fft, "hop_length": hop_length, "pad_mode": pad_mode}
-    power = np.abs(librosa.stft(y, **frames)) ** 2
-    magnitude = np.sqrt(power)
+    spectrum = librosa.stft(y, **frames)  # one STFT for every spectral column, the HPSS and the onsets
+    magnitude = np.abs(spectrum)
+    power = magnitude ** 2
     tuning = estimate_tuning(power, sr, n_fft)
     values = _mean_var(librosa.feature.chroma_stft(S=power, sr=sr, n_fft=n_fft, hop_length=hop_length,
                                                    tuning=tuning))
@@ -82,16 +83,15 @@ def kaggle_columns(y: np.ndarray, sr: int, pad_mode: str = "reflect", n_fft: int
     values += _mean_var(librosa.feature.spectral_bandwidth(S=magnitude, sr=sr, n_fft=n_fft, hop_length=hop_length))
     values += _mean_var(librosa.feature.spectral_rolloff(S=magnitude, sr=sr, n_fft=n_fft, hop_length=hop_length))
     values += _mean_var(zero_crossing_rate(y, n_fft, hop_length))
-    for part in _hpss(y, frames):
+    for part in _hpss(spectrum, len(y), hop_length, y.dtype):
         values += _mean_var(part)
-    # beat_track(y=y)'s tempo: its own onset envelope (the median over bands), of frames padded as the rest
-    onset = librosa.onset.onset_strength(y=y, sr=sr, n_fft=n_fft, hop_length=hop_length, aggregate=np.median,
-                                         pad_mode=pad_mode)
+    mel_db = librosa.power_to_db(librosa.feature.melspectrogram(S=power, sr=sr, n_fft=n_fft, hop_length=hop_length))
+    # beat_track(y=y)'s tempo: its own onset envelope (the median over bands of the log-mel it computes, the
+    # one above)
+    onset = librosa.onset.onset_strength(S=mel_db, sr=sr, hop_length=hop_length, aggregate=np.median)
     tempo = librosa.feature.tempo(onset_envelope=onset, sr=sr, hop_length=hop_length)[0] if onset.any() else 0.0
     values.append(float(tempo))
-    mel = librosa.feature.melspectrogram(S=power, sr=sr, n_fft=n_fft, hop_length=hop_length)
-    mfcc = librosa.feature.mfcc(S=librosa.power_to_db(mel), n_mfcc=20)
-    for row in mfcc:
+    for row in librosa.feature.mfcc(S=mel_db, n_mfcc=20):
         values += _mean_var(row)
     return dict(zip(COLUMNS, values))
 
@@ -123,9 +123,8 @@ def estimate_tuning(power: np.ndarray, sr: int, n_fft: int, bins_per_octave: int
     import librosa
 
     S = np.abs(power)
-    inner = S[1:-1]
-    a = (S[2:] + S[:-2]) - 2 * inner  # the parabola through each bin and its neighbours
-    b = (S[2:] - S[:-2]) / 2
+    a = (S[2:] + S[:-2]) - 2 * S[1:-1]  # the parabola through each bin and its neighbours
+    b = (S[2:] - S[:-2]) / 2  # also np.gradient's value at each inner bin
     shift = np.zeros_like(S)
     with np.errstate(divide="ignore", invalid="ignore"):
         shift[1:-1] = np.where(np.abs(b) >= np.abs(a), 0, -b / a)
@@ -135,9 +134,9 @@ def estimate_tuning(power: np.ndarray, sr: int, n_fft: int, bins_per_octave: int
     peak[-1] = gated[-1] > gated[-2]
     freqs = np.fft.rfftfreq(n_fft, 1.0 / sr)
     peak &= ((max(fmin, 0.0) <= freqs) & (freqs < min(fmax, sr / 2)))[:, None]
-    bins, frames = np.nonzero(peak)
+    bins, frames = np.nonzero(peak)  # inner bins only: not the first, and the last is at sr / 2
     pitches = (bins + shift[bins, frames]) * float(sr) / n_fft
-    magnitudes = S[bins, frames] + 0.5 * np.gradient(S, axis=0)[bins, frames] * shift[bins, frames]
+    magnitudes = S[bins, frames] + 0.5 * b[bins - 1, frames] * shift[bins, frames]
     voiced = pitches > 0
     if not voiced.any():
         return 0.0
@@ -146,15 +145,13 @@ def estimate_tuning(power: np.ndarray, sr: int, n_fft: int, bins_per_octave: int
                                       bins_per_octave=bins_per_octave))
 
 
-def _hpss(y: np.ndarray, frames: dict) -> tuple[np.ndarray, np.ndarray]:
-    """``librosa.effects.hpss`` as librosa before 0.10 computed it: the STFT padded as ``frames`` say,
-    the inverse STFT's output cut or padded with zeros at the end to the signal's length."""
+def _hpss(spectrum: np.ndarray, length: int, hop_length: int, dtype) -> tuple[np.ndarray, np.ndarray]:
+    """``librosa.effects.hpss`` as librosa before 0.10 computed it: the harmonic and percussive waveforms
+    of a signal's STFT ``spectrum``, each inverse STFT cut or padded with zeros at the end to ``length``."""
     import librosa
 
-    harmonic, percussive = librosa.decompose.hpss(librosa.stft(y, **frames))
-    hop = frames["hop_length"]
-    return tuple(librosa.util.fix_length(librosa.istft(part, hop_length=hop, dtype=y.dtype), size=len(y))
-                 for part in (harmonic, percussive))
+    return tuple(librosa.util.fix_length(librosa.istft(part, hop_length=hop_length, dtype=dtype), size=length)
+                 for part in librosa.decompose.hpss(spectrum))
 
 
 @dataclass(frozen=True)
