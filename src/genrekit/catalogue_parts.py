@@ -129,7 +129,8 @@ def tag_to_parts(root: str | os.PathLike, out: str | os.PathLike, classifier, re
     out : str or path-like
         The parts' folder (``results.parquet``), on storage every node can write.
     classifier : genrekit.scale.RayClassifier
-        Anything with ``model_id`` and ``write_parts(paths, out, progress=, min_confidence=)``.
+        Anything with ``model_id`` and ``write_parts(paths, out, progress=, min_confidence=)`` yielding
+        ``(path, ok, error)`` per file, ``ok`` None for a file written into no part.
     retry_failed, progress, min_confidence
         As :func:`~genrekit.tagger.tag_library`.
 
@@ -167,16 +168,18 @@ def tag_to_parts(root: str | os.PathLike, out: str | os.PathLike, classifier, re
             summary.skipped += 1
             continue
         todo.append(path)
+    below = os.path.join(str(root.absolute()), "")
+    status = {path: row["status"] for path, row in done.items() if path.startswith(below)}  # the parts' now
     if todo:
         for path, ok, error in classifier.write_parts(todo, out, progress=progress, min_confidence=min_confidence):
             if ok:
                 summary.classified += 1
             else:
                 summary.failed.append((path, error))
-    below = os.path.join(str(root.absolute()), "")
-    statuses = [row["status"] for path, row in read_rows(out, ["status"]).items() if path.startswith(below)]
-    summary.ok_total = statuses.count("ok")
-    summary.failed_total = len(statuses) - summary.ok_total
+            if ok is not None:  # written into a part (None: the job did not return it)
+                status[path] = "ok" if ok else "failed"
+    summary.ok_total = sum(value == "ok" for value in status.values())
+    summary.failed_total = len(status) - summary.ok_total
     return summary
 
 

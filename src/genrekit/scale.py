@@ -373,7 +373,8 @@ class RayClassifier:
         ------
         (path, ok, error)
             Per file, as its part is written (any order, once per file); a file the job did not return
-            is yielded at the end as failed, and is not in any part (the next run classifies it).
+            is yielded at the end with ``ok`` None and the reason: it is in no part (the next run
+            classifies it).
         """
         from genrekit.catalogue_parts import require_pyarrow
         from genrekit.inference.prediction import check_min_confidence
@@ -388,7 +389,7 @@ class RayClassifier:
             returned[index] = True
             yield (files[index], *pickle.loads(packed))
         for index in (i for i, done in enumerate(returned) if not done):
-            yield files[index], False, _NO_RESULT
+            yield files[index], None, _NO_RESULT
 
     def _stream(self, files: list[str], progress: bool, write: dict | None = None) -> Iterator[tuple[int, bytes]]:
         """Run the pipeline over ``files``: ``(index, output)`` once per file returned, as they come."""

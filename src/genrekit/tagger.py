@@ -254,11 +254,20 @@ def updating(db: str | os.PathLike) -> Iterator[None]:
 #: The columns of a catalogue row, as :func:`catalogue_row` gives them (``id`` is SQLite's).
 COLUMNS = ("path", "size", "mtime_ns", "content_hash", "status", "genre", "probabilities", "model_id", "seconds",
            "error", "tagged_at", "attempts", "written_genre", "write_note", "tags")
-#: Insert a row, or replace the row of its path and count one more attempt.
-_UPSERT = f"""INSERT INTO tracks ({", ".join(COLUMNS)}) VALUES ({", ".join(":" + c for c in COLUMNS)})
+def _upsert(attempts: str, only_if: str = "") -> str:
+    """SQL that inserts a row (named parameters :data:`COLUMNS`) or replaces the row of its path, its
+    ``attempts`` becoming ``attempts`` (an SQL expression), when ``only_if`` (an SQL condition) holds."""
+    return f"""INSERT INTO tracks ({", ".join(COLUMNS)}) VALUES ({", ".join(":" + c for c in COLUMNS)})
     ON CONFLICT (path) DO UPDATE SET
         {", ".join(f"{c} = excluded.{c}" for c in COLUMNS if c not in ("path", "attempts"))},
-        attempts = tracks.attempts + 1"""
+        attempts = {attempts}{f" WHERE {only_if}" if only_if else ""}"""
+
+
+#: Insert a row, or replace the row of its path and count one more attempt (a file classified here).
+_RECORD = _upsert("tracks.attempts + 1")
+#: Insert a row, or replace the row of its path only with a newer one, adding their attempts (rows
+#: classified elsewhere: merging twice, or older rows after newer ones, changes nothing).
+_MERGE = _upsert("tracks.attempts + excluded.attempts", only_if="excluded.tagged_at > tracks.tagged_at")
 
 
 def catalogue_row(path: str | os.PathLike, identity: FileIdentity, model_id: str, prediction,
@@ -403,7 +412,7 @@ class Catalogue:
         any earlier one and counting the attempt."""
         row = catalogue_row(path, identity, model_id, prediction, written_genre, write_note)
         with self._transaction():
-            self._db.execute(_UPSERT, row)
+            self._db.execute(_RECORD, row)
 
     def merge(self, rows: Iterable[dict], batch: int = 10_000) -> int:
         """Load rows written elsewhere (:func:`catalogue_row`'s, e.g. the Parquet parts of
@@ -413,19 +422,17 @@ class Catalogue:
         (``tagged_at``), and adds its attempts to that row's: merging the same rows twice, or
         older rows after newer ones, changes nothing. Returns the rows taken.
         """
-        merge = _UPSERT + " WHERE excluded.tagged_at > tracks.tagged_at"
-        merge = merge.replace("attempts = tracks.attempts + 1", "attempts = tracks.attempts + excluded.attempts")
         before, pending = self._db.total_changes, []
         for row in rows:
             pending.append(row)
             if len(pending) >= batch:
-                self._merge_batch(merge, pending)
-        self._merge_batch(merge, pending)
+                self._merge_batch(pending)
+        self._merge_batch(pending)
         return self._db.total_changes - before
 
-    def _merge_batch(self, sql: str, pending: list[dict]) -> None:
+    def _merge_batch(self, pending: list[dict]) -> None:
         with self._transaction():
-            self._db.executemany(sql, pending)
+            self._db.executemany(_MERGE, pending)
         pending.clear()
 
     def set_identity(self, path: str | os.PathLike, identity: FileIdentity) -> None:
