@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -58,12 +59,17 @@ quick: {{runs: 2, epochs: 1}}
 RECIPE = tiny_recipe_text()
 
 
+def write_recipe(folder, text: str = RECIPE) -> Path:
+    """The recipe ``text`` as ``folder/tiny.yaml``, with the tiny test network registered in this process."""
+    register_tiny()
+    path = Path(folder) / "tiny.yaml"
+    path.write_text(text)
+    return path
+
+
 @pytest.fixture
 def tiny_recipe(tmp_path):
-    register_tiny()
-    path = tmp_path / "tiny.yaml"
-    path.write_text(RECIPE)
-    return path
+    return write_recipe(tmp_path)
 
 
 def run(recipe, tmp_path, **kwargs):

@@ -26,8 +26,7 @@ from conftest import command_line, descendants
 from genrekit.errors import ConfigError
 from genrekit.evaluation import reproduce
 from genrekit.evaluation.protocols import Plan, Source
-from test_protocols import tiny_recipe_text
-from test_training import register_tiny
+from test_protocols import tiny_recipe_text, write_recipe
 
 ray = pytest.importorskip("ray")
 
@@ -36,6 +35,9 @@ RECIPE = tiny_recipe_text(", threads: 1")
 
 
 TESTS = os.path.dirname(os.path.abspath(__file__))
+#: What a driver gives its Ray job so that every worker knows the tiny test network.
+WORKER_ENV = {"env_vars": {"PYTHONPATH": os.pathsep.join([TESTS, os.environ.get("PYTHONPATH", "")])},
+              "worker_process_setup_hook": "test_training.register_tiny"}
 
 
 @pytest.fixture(scope="module")
@@ -46,9 +48,7 @@ def local_ray():
         ray.shutdown()
     temp = tempfile.mkdtemp(prefix="r2ray-", dir="/tmp")  # Ray's socket paths must stay under 108 bytes
     ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False,
-             object_store_memory=200_000_000, _temp_dir=temp,
-             runtime_env={"env_vars": {"PYTHONPATH": os.pathsep.join([TESTS, os.environ.get("PYTHONPATH", "")])},
-                          "worker_process_setup_hook": "test_training.register_tiny"})
+             object_store_memory=200_000_000, _temp_dir=temp, runtime_env=WORKER_ENV)
     yield
     ray.shutdown()
     shutil.rmtree(temp, ignore_errors=True)
@@ -56,10 +56,7 @@ def local_ray():
 
 @pytest.fixture
 def tiny_recipe(tmp_path):
-    register_tiny()
-    path = tmp_path / "tiny.yaml"
-    path.write_text(RECIPE)
-    return path
+    return write_recipe(tmp_path, RECIPE)
 
 
 def run(recipe, tmp_path, out, ray_address=None, **kwargs):

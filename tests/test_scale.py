@@ -22,7 +22,7 @@ from genrekit.inference import load_model
 from genrekit.scale import RayClassifier, default_actors
 from genrekit.tagger import tag_library
 from test_cli import error_lines, genrekit_command
-from test_tag_cmd import kill_once_committed, kill_when, tracks
+from test_tag_cmd import kill_once_committed, kill_when, resumes, tracks
 
 runner = CliRunner()
 MODEL = "genrekit-coarse-mel-v1"  # the small bundled network: fast to load in every actor
@@ -150,13 +150,7 @@ def test_a_killed_driver_resumes_without_losing_or_repeating_a_track(ray_cluster
     before = tracks(db)
     assert 1 <= len(before) < len(files)
 
-    result = runner.invoke(app, command)
-    assert result.exit_code == 0, result.output
-    assert f"{len(files) - len(before)} new" in result.output
-    after = tracks(db)
-    assert sorted(after) == files  # every file, once (path is the table's unique key)
-    assert all(status == "ok" and attempts == 1 for status, _, attempts in after.values())  # none done twice
-    assert all(after[path] == row for path, row in before.items())  # committed before the kill: untouched
+    resumes(command, db, files, before)
 
 
 def test_parts_written_by_the_workers_merge_into_the_single_machine_catalogue(ray_cluster, library, local,
@@ -276,34 +270,22 @@ def test_default_actors_follow_the_clusters_gpus_else_its_cpus():
 @pytest.mark.slow  # ~40 s: the runs of a tiny recipe as tasks on both nodes
 def test_reproduce_on_the_two_node_cluster_equals_the_local_run(ray_cluster, tmp_path):
     """``reproduce --ray ADDRESS`` on the loopback cluster (a head and a second node): the same results.json as
-    without Ray (the tasks share the two one-CPU nodes). This process joins again with the test network registered in every
-    worker (Ray's worker setup hook), then returns to the plain connection for any later test."""
+    without Ray (the tasks share the two one-CPU nodes). This process joins again with the test network
+    registered in every worker (Ray's worker setup hook), then returns to the plain connection for any later
+    test."""
     import ray
 
     from genrekit import scale
-    from genrekit.evaluation import reproduce
-    from genrekit.evaluation.protocols import Plan, Source
-    from test_protocols_ray import RECIPE, assert_same, comparable
-    from test_training import register_tiny
+    from test_protocols import write_recipe
+    from test_protocols_ray import RECIPE, WORKER_ENV, assert_same, comparable, run
 
-    register_tiny()
-    recipe = tmp_path / "tiny.yaml"
-    recipe.write_text(RECIPE)
-    source = Source("synthetic", tmp_path / "synthetic", {"n_per_genre": 3, "seconds": 4.0}, str(tmp_path / "cache"))
-
-    def run(out, address=None):
-        return reproduce(str(recipe), source, tmp_path / out, Plan(budget="quick"), seed=0, progress=False,
-                         write_report=False, ray=address)
-
-    here = run("here")
-    tests = os.path.dirname(os.path.abspath(__file__))
+    recipe = write_recipe(tmp_path, RECIPE)
+    here = run(recipe, tmp_path, "here", budget="quick")
     scale.shutdown()
-    ray.init(address=ray_cluster.address, log_to_driver=False,
-             runtime_env={"env_vars": {"PYTHONPATH": os.pathsep.join([tests, os.environ.get("PYTHONPATH", "")])},
-                          "worker_process_setup_hook": "test_training.register_tiny"})
+    ray.init(address=ray_cluster.address, log_to_driver=False, runtime_env=WORKER_ENV)
     try:
         assert scale.connect(ray_cluster.address)["nodes"] == 2
-        on_cluster = run("cluster", ray_cluster.address)
+        on_cluster = run(recipe, tmp_path, "cluster", ray_cluster.address, budget="quick")
     finally:
         scale.shutdown()
         scale.connect(ray_cluster.address)

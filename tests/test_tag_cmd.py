@@ -127,7 +127,13 @@ def test_a_killed_run_resumes_without_losing_or_repeating_a_track(tmp_path, coar
     before = tracks(db)
     assert 3 <= len(before) < len(files)
 
-    result = runner.invoke(app, ["tag", str(library), "--db", str(db), "--model", str(coarse_run), "-j", "1"])
+    resumes(["tag", str(library), "--db", str(db), "--model", str(coarse_run), "-j", "1"], db, files, before)
+
+
+def resumes(command: list[str], db, files: list[str], before: dict[str, tuple]) -> None:
+    """``genrekit COMMAND`` run again after a kill (``before``: the catalogue then) classifies only the rest:
+    every file once, each classified once, the rows committed before the kill untouched."""
+    result = runner.invoke(app, command)
     assert result.exit_code == 0, result.output
     assert f"{len(files) - len(before)} new" in result.output
     after = tracks(db)
