@@ -352,15 +352,10 @@ class RayClassifier:
         files = expand_paths([paths] if isinstance(paths, (str, os.PathLike)) else list(paths))
         results: list[Prediction | None] = [None] * len(files)
         for index, packed in self._stream(files, progress):
-            results[index] = self.local.prediction_from_scored(files[index], pickle.loads(packed), timeline,
-                                                               segment_seconds)
+            results[index] = Prediction(files[index], error=_NO_RESULT) if packed is None else \
+                self.local.prediction_from_scored(files[index], pickle.loads(packed), timeline, segment_seconds)
             if on_result is not None:
                 on_result(index, results[index])
-        for index, prediction in enumerate(results):  # never silently short: a file the job did not return
-            if prediction is None:
-                results[index] = prediction = Prediction(files[index], error=_NO_RESULT)
-                if on_result is not None:
-                    on_result(index, prediction)
         return results
 
     def write_parts(self, paths: list[str], out: str | os.PathLike, progress: bool = False,
@@ -382,17 +377,15 @@ class RayClassifier:
         require_pyarrow()
         check_min_confidence(min_confidence)
         files = [os.path.abspath(os.path.expanduser(str(path))) for path in paths]
-        returned = [False] * len(files)
         write = {"out": os.path.abspath(os.path.expanduser(str(out))), "model_id": self.model_id,
                  "min_confidence": min_confidence}
         for index, packed in self._stream(files, progress, write):
-            returned[index] = True
-            yield (files[index], *pickle.loads(packed))
-        for index in (i for i, done in enumerate(returned) if not done):
-            yield files[index], None, _NO_RESULT
+            yield (files[index], None, _NO_RESULT) if packed is None else (files[index], *pickle.loads(packed))
 
-    def _stream(self, files: list[str], progress: bool, write: dict | None = None) -> Iterator[tuple[int, bytes]]:
-        """Run the pipeline over ``files``: ``(index, output)`` once per file returned, as they come."""
+    def _stream(self, files: list[str], progress: bool,
+                write: dict | None = None) -> Iterator[tuple[int, bytes | None]]:
+        """Run the pipeline over ``files``: ``(index, output)`` once per file, as they come; at the end
+        ``(index, None)`` for each file the job did not return (never silently short)."""
         from genrekit.progress import Progress
 
         ray = require_ray()
@@ -420,6 +413,8 @@ class RayClassifier:
                 first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
                 raise GenrekitError(f"the Ray cluster failed the job ({type(exc).__name__}: {first}); the files "
                                     "finished so far were delivered; run the same command again") from None
+        for index in sorted(set(range(len(files))) - seen):
+            yield index, None
         self.last_run = {**info, "actors": actors, "files": len(files), "duplicates_dropped": duplicates,
                          "connect_seconds": connected - start, "seconds": time.perf_counter() - connected}
 
