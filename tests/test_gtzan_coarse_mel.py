@@ -8,12 +8,17 @@ import pytest
 from conftest import noise
 from genrekit import audio, datasets, features
 from genrekit.datasets import GENRES, splits
-from genrekit.datasets.gtzan_coarse_mel import to_db
+from genrekit.datasets.gtzan_coarse_mel import reaches_floor, to_db, with_floor
 from genrekit.errors import DatasetError
 
 
 def test_to_db():
     np.testing.assert_allclose(to_db(np.array([0, 255, 51], np.uint8)), [-80.0, 0.0, -64.0], atol=1e-5)
+    # Read with another floor: the same levels span floor..0 dB (a scale factor on the -80 reading).
+    np.testing.assert_allclose(with_floor(to_db(np.array([0, 255, 51], np.uint8)), -70.0), [-70.0, 0.0, -56.0],
+                               atol=1e-5)
+    assert reaches_floor(to_db(np.array([[0, 255]], np.uint8)))
+    assert not reaches_floor(to_db(np.array([[1, 255]], np.uint8)))
 
 
 def test_missing_file_is_a_clear_error(tmp_path):
@@ -47,20 +52,33 @@ def test_loads_the_real_arrays(coarse_mel_dir):
 
 
 def test_front_end_reproduces_the_arrays_from_audio(coarse_mel_dir, samples_dir):
-    """The README's recipe, through genrekit's own decoding and spectral code."""
+    """The README's recipe (``stretch=True``: levels between the clip's quietest cell and its maximum), through
+    genrekit's own decoding and spectral code; the fixed scale of the preset gives the same arrays for every clip
+    whose quietest cell reaches the 80 dB floor, and for the two that do not (country, disco) the arrays read
+    with the clip's own floor."""
     collection = datasets.coarse_mel(coarse_mel_dir)
-    spec = features.get("coarse_mel")
-    checked = 0
+    stretched = features.get("coarse_mel").replace(stretch=True)
+    checked, reach_floor = 0, []
     for path in sorted(samples_dir.glob("*.wav")):
         name = path.stem
         if name not in collection:  # hiphop.00000 and pop.00000 are on the test list
             continue
-        ours = spec.compute(audio.load(path))
+        y = audio.load(path)
+        ours = stretched.compute(y)
         reference = collection.features[name]
         assert ours.shape == reference.shape
         differing = np.abs(ours - reference) > 1e-4
         # One 8-bit step (0.31 dB) on a quantisation boundary in at most a few cells of 49,536.
         assert differing.sum() <= 3, name
         assert np.abs(ours - reference).max() <= 80.0 / 255.0 + 1e-4
+        fixed = features.get("coarse_mel").compute(y)
+        if reaches_floor(reference):
+            reach_floor.append(name)
+            assert np.abs(fixed - reference).max() <= 80.0 / 255.0 + 1e-4, name
+        else:  # read with the clip's own floor, the array is the fixed scale's (within two 8-bit steps)
+            scale = reference / -80.0  # with_floor(reference, m) == m * scale
+            floor = float((scale * fixed).sum() / (scale * scale).sum())
+            assert -80.0 < floor < -60.0, name
+            assert np.abs(with_floor(reference, floor) - fixed).max() <= 2 * 80.0 / 255.0 + 1e-4, name
         checked += 1
-    assert checked == 8
+    assert checked == 8 and len(reach_floor) == 6 and "country.00000" not in reach_floor

@@ -8,7 +8,12 @@ artist-filtered train (442; ``jazz.00054`` has no image) and valid (197) lists; 
 list is deliberately not included.
 
 Values are read as dB, ``-80 + 80 * V / 255`` (the README's formula: exact up to the
-8-bit step when the clip reaches the 80 dB floor, which most do).
+8-bit step when the clip reaches the 80 dB floor, which most do). The images stretched each
+clip between its quietest cell and its maximum; a clip whose quietest cell lies above the
+floor (no level 0 among its columns: 76 of the 639) has an unknown floor ``m`` in
+(-80, 0) and true values ``m * (1 - V / 255)``: :func:`reaches_floor` tells the two apart and
+:func:`with_floor` re-reads an array with another floor (for training on the plausible
+readings, as the bundled models are: ``docs/models.md``).
 """
 
 from __future__ import annotations
@@ -23,9 +28,11 @@ from genrekit.datasets.base import Track, TrackCollection
 from genrekit.datasets.gtzan_genre import GENRES
 from genrekit.errors import DatasetError
 
-__all__ = ["FILE_NAME", "PrecomputedCollection", "coarse_mel", "to_db"]
+__all__ = ["FILE_NAME", "FLOOR_DB", "PrecomputedCollection", "coarse_mel", "to_db", "reaches_floor", "with_floor"]
 
 FILE_NAME = "gtzan_coarse_mel_dev.npz"
+#: The floor of the images' colour scale (the README): level 0 is -80 dB when the clip reaches it.
+FLOOR_DB = -80.0
 
 
 @dataclass(frozen=True)
@@ -55,7 +62,29 @@ class PrecomputedCollection(TrackCollection):
 
 def to_db(levels: np.ndarray) -> np.ndarray:
     """8-bit colour levels -> dB: ``-80 + 80 * V / 255``, float32."""
-    return (np.float32(-80.0) + np.float32(80.0 / 255.0) * levels.astype(np.float32)).astype(np.float32)
+    return (np.float32(FLOOR_DB) + np.float32(-FLOOR_DB / 255.0) * levels.astype(np.float32)).astype(np.float32)
+
+
+def reaches_floor(db: np.ndarray) -> bool:
+    """Whether an array (read by :func:`to_db`) has a cell at the -80 dB floor, so its reading is exact; an array
+    without one comes from a clip whose quietest cell was above the floor, by an unknown amount."""
+    return bool(np.asarray(db).min() <= FLOOR_DB)
+
+
+def with_floor(db: np.ndarray, floor: float) -> np.ndarray:
+    """An array read by :func:`to_db` re-read as if its level 0 were ``floor`` dB (in (-80, 0)):
+    ``floor * (1 - V / 255)``, i.e. the -80 dB reading scaled by ``floor / -80``.
+
+    Parameters
+    ----------
+    db : np.ndarray [shape=(128, columns)], float32, -80..0
+    floor : float
+
+    Returns
+    -------
+    np.ndarray [shape=(128, columns)], float32, floor..0
+    """
+    return (np.asarray(db, dtype=np.float32) * np.float32(floor / FLOOR_DB)).astype(np.float32)
 
 
 def coarse_mel(root: str | os.PathLike) -> PrecomputedCollection:

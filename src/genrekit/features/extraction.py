@@ -27,6 +27,7 @@ from genrekit.features.specs import FeatureSpec, get
 from genrekit.features.streaming import ArraySink, NpySink, Sink
 from genrekit.pool import Bounded, default_workers, worker_pool
 from genrekit.progress import Progress
+from genrekit.trim import Trimmed
 
 if TYPE_CHECKING:  # only for annotations: worker processes need not import the datasets layer
     from genrekit.datasets.base import Track
@@ -115,7 +116,8 @@ def _featurise(path: str | os.PathLike, spec: FeatureSpec, sink: Sink,
 
     def blocks() -> Iterator[np.ndarray]:
         samples, loud = 0, False
-        for block in audio.stream(path, sr=spec.sr, block_seconds=BLOCK_SECONDS):
+        # The music only (DC offset and the silence around it removed), as prediction reads it.
+        for block in Trimmed(audio.stream(path, sr=spec.sr, block_seconds=BLOCK_SECONDS), spec.sr):
             samples += block.shape[0]
             loud = loud or not audio.is_silent(block, SILENCE_DB)
             yield block

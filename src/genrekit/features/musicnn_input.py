@@ -131,13 +131,14 @@ def coarse_projection() -> np.ndarray:
     return projection
 
 
-def coarse_frame_times(n_columns: int) -> np.ndarray:
+def coarse_frame_times(n_columns: int, phase: float = 0.0) -> np.ndarray:
     """Centre times (s) of a coarse-mel array's columns.
 
     A 30 s clip (387 columns, the usual case) shows STFT frames ``floor((2c + 1) * 1293 / 775)``;
-    other widths keep that stride of 1293 / 387.5 frames per column (the coarse-mel README).
+    other widths keep that stride of 1293 / 387.5 frames per column (the coarse-mel README); a grid of
+    ``phase`` (``CoarseMelSpec.phase``) starts that fraction of a stride later.
     """
-    return np.floor((np.arange(n_columns) + 0.5) * COARSE_STRIDE) * COARSE_HOP / COARSE_SR
+    return np.floor((np.arange(n_columns) + 0.5 + phase) * COARSE_STRIDE) * COARSE_HOP / COARSE_SR
 
 
 def coarse_n_frames(n_columns: int) -> int:
@@ -146,7 +147,7 @@ def coarse_n_frames(n_columns: int) -> int:
     return 1 + int(seconds * SR) // HOP
 
 
-def mel_from_coarse(db: np.ndarray, peak_db: float = PEAK_DB) -> np.ndarray:
+def mel_from_coarse(db: np.ndarray, peak_db: float = PEAK_DB, phase: float = 0.0) -> np.ndarray:
     """musicnn's input made from a coarse-mel array.
 
     Parameters
@@ -156,6 +157,8 @@ def mel_from_coarse(db: np.ndarray, peak_db: float = PEAK_DB) -> np.ndarray:
         the ``coarse_mel`` preset computed from audio).
     peak_db : float
         Level given to the loudest cell (:data:`PEAK_DB`).
+    phase : float
+        The phase of the array's column grid (``CoarseMelSpec.phase``; the data set's arrays: 0).
 
     Returns
     -------
@@ -167,8 +170,8 @@ def mel_from_coarse(db: np.ndarray, peak_db: float = PEAK_DB) -> np.ndarray:
         raise FeatureError(f"a coarse-mel array is [128, columns], got shape {db.shape}")
     power = 10.0 ** ((db - db.max() + np.float32(peak_db)) / np.float32(10.0))
     mel = coarse_projection() @ power                        # [96, n_columns]
-    times = coarse_frame_times(db.shape[1])
-    frame_times = np.arange(coarse_n_frames(db.shape[1])) * HOP / SR
+    times = coarse_frame_times(db.shape[1], phase)
+    frame_times = np.arange(coarse_n_frames(db.shape[1])) * HOP / SR + (times[0] - coarse_frame_times(1)[0])
     after = np.clip(np.searchsorted(times, frame_times), 1, max(1, len(times) - 1))
     nearest = np.where(frame_times - times[after - 1] <= times[np.minimum(after, len(times) - 1)] - frame_times,
                        after - 1, np.minimum(after, len(times) - 1))
@@ -242,17 +245,23 @@ class MusicnnCoarseSpec(MusicnnMelSpec):
     name: str = "musicnn_coarse"
     sr: int = COARSE_SR
     peak_db: float = PEAK_DB
+    #: The phase of the coarse-mel column grid it is made from (``CoarseMelSpec.phase``): from audio, the
+    #: musicnn frames follow the columns of that phase.
+    phase: float = 0.0
     clip: ClipSpec = ClipSpec(PATCH_FRAMES, PATCH_FRAMES)
 
+    def _source(self):
+        return get(self.derives_from).replace(phase=self.phase)
+
     def n_frames(self, n_samples: int) -> int:
-        return coarse_n_frames(get(self.derives_from).n_frames(n_samples))
+        return coarse_n_frames(self._source().n_frames(n_samples))
 
     def from_source(self, db: np.ndarray) -> np.ndarray:
-        """``[128, columns]`` coarse-mel dB -> ``[96, n_frames]``."""
-        return np.ascontiguousarray(mel_from_coarse(db, self.peak_db).T)
+        """``[128, columns]`` coarse-mel dB (of phase :attr:`phase`) -> ``[96, n_frames]``."""
+        return np.ascontiguousarray(mel_from_coarse(db, self.peak_db, self.phase).T)
 
     def compute(self, y: np.ndarray) -> np.ndarray:
-        return self.from_source(get(self.derives_from).compute(y))
+        return self.from_source(self._source().compute(y))
 
 
 register(MusicnnMelSpec())

@@ -71,7 +71,7 @@ __all__ = [
 ]
 
 #: Bumped whenever a code change alters feature values, so old cache entries are not reused.
-FEATURES_VERSION = 1
+FEATURES_VERSION = 2
 
 _KINDS: dict[str, type["FeatureSpec"]] = {}
 
@@ -442,10 +442,21 @@ class CoarseMelSpec(_Framed, FeatureSpec):
     The recipe of that data set's README (recovered from published spectrogram images):
     STFT with a periodic Hann window of 2048 samples, hop 512, zero-padded centred frames;
     power; 128 Slaney mel bands from 0 to sr/2; dB relative to the clip maximum with an
-    80 dB floor; per-clip min-max scaling quantised to 256 levels; then one STFT frame
-    per column, ``W = 387`` columns for a 30 s clip (a stride of 1293 / 387.5 frames per
-    column; other lengths keep that stride). Values are returned as dB,
-    ``-80 + 80 * k / 255`` with ``k`` the 8-bit level, as the data set's arrays are read.
+    80 dB floor; quantised to 256 levels; then one STFT frame per column, ``W = 387``
+    columns for a 30 s clip (a stride of 1293 / 387.5 frames per column; other lengths keep
+    that stride). Values are returned as dB, ``-80 + 80 * k / 255`` with ``k`` the 8-bit
+    level, as the data set's arrays are read.
+
+    The levels span a fixed scale, the 80 dB floor (``k = 0``) to the clip's maximum (``k = 255``):
+    a cell's level depends on its own value and the clip's loudest cell only; and the columns keep
+    one stride from the clip's start, so a column's time does not depend on the clip's length. The
+    data set's images instead stretched every clip between its *quietest* cell and its maximum, and
+    a clip of about 30 s over exactly 387 columns (``stretch=True``, the README's steps 5 and 6,
+    kept to reproduce the arrays): the same levels as the fixed scale for a clip whose quietest cell
+    reaches the floor (88 % of the arrays), but for any other clip one quiet cell anywhere rescales
+    the whole clip -- a resampler's attenuated top band, a second of silence, a fade -- and one
+    sample more or less (661,504 -> 661,503) moved half of the columns to the next frame, so the
+    same music got another representation (issue 20).
 
     Output ``[128, W]``; about 0.0775 s per column, so a 3 s clip is 39 columns.
     """
@@ -460,7 +471,22 @@ class CoarseMelSpec(_Framed, FeatureSpec):
     #: Columns of a 30 s GTZAN clip (1293 frames), which fixes the column stride.
     reference_columns: int = 387
     reference_frames: int = 1293
+    #: Draw as the data set's images did: the levels stretched between the clip's quietest cell and its
+    #: maximum (instead of the fixed scale from the floor to the maximum), and a clip of about 30 s
+    #: stretched over 387 columns (instead of the fixed column stride; :meth:`columns`).
+    stretch: bool = False
+    #: Where the column grid starts, as a fraction of one column's stride (0 <= phase < 1): the columns of
+    #: phase ``k / P`` together with those of the other ``P - 1`` phases sample the frames ``P`` times as
+    #: densely. Prediction averages several phases (:mod:`genrekit.features.windows`), because one column
+    #: per 77.5 ms catches a drum hit or misses it depending on where the music starts against the grid.
+    phase: float = 0.0
     clip: ClipSpec = ClipSpec(39, 19)
+
+    def __post_init__(self):
+        if not 0.0 <= self.phase < 1.0:
+            raise ConfigError(f"coarse_mel phase must be in [0, 1), got {self.phase}")
+        if self.stretch and self.phase:
+            raise ConfigError("the images' columns (stretch=True) have no phase; use phase=0")
 
     @property
     def bands(self) -> int:
@@ -471,13 +497,17 @@ class CoarseMelSpec(_Framed, FeatureSpec):
         return self.hop_length * self.reference_frames / (self.reference_columns + 0.5) / self.sr
 
     def columns(self, n_frames: int) -> np.ndarray:
-        """The STFT frame shown in each column, ``np.ndarray [shape=(W,)], int64``."""
-        if abs(n_frames - self.reference_frames) <= 30:
+        """The STFT frame shown in each column, ``np.ndarray [shape=(W,)], int64``: every
+        ``reference_frames / (reference_columns + 0.5)`` frames from the start, whatever the clip's length,
+        so a column shows the same moment of the music in a clip one sample longer or shorter. With
+        :attr:`stretch` (the images), a clip within 30 frames of 30 s is stretched over 387 columns
+        instead, and one sample more or less moves half of the columns to the next frame."""
+        if self.stretch and abs(n_frames - self.reference_frames) <= 30:
             width = self.reference_columns
             return (np.arange(width) * 2 + 1) * n_frames // (2 * width + 1)
         stride = self.reference_frames / (self.reference_columns + 0.5)
-        width = max(1, int(np.ceil(n_frames / stride - 0.5)))
-        return np.minimum(np.floor((np.arange(width) + 0.5) * stride).astype(np.int64), n_frames - 1)
+        width = max(1, int(np.ceil(n_frames / stride - 0.5 - self.phase)))
+        return np.minimum(np.floor((np.arange(width) + 0.5 + self.phase) * stride).astype(np.int64), n_frames - 1)
 
     def n_frames(self, n_samples: int) -> int:
         return self.columns(spectral.n_frames(n_samples, self.hop_length)).shape[0]
@@ -489,7 +519,8 @@ class CoarseMelSpec(_Framed, FeatureSpec):
 
     def stream(self, blocks: Blocks, sink: Sink, spill_dir=None, block_frames: int | None = None) -> None:
         """See :meth:`FeatureSpec.stream`: every frame's dB values wait for the end of the track
-        (its extremes scale the 8-bit levels), then the columns are picked."""
+        (its maximum, and with :attr:`stretch` its minimum, scale the 8-bit levels), then the columns
+        are picked."""
         scale = spectral.DbScale(self.top_db)
 
         def rows(segment: np.ndarray) -> np.ndarray:
@@ -499,6 +530,8 @@ class CoarseMelSpec(_Framed, FeatureSpec):
         def finish(values: np.ndarray) -> np.ndarray:
             db = scale.finish(values)
             low, high = (np.float32(bound) for bound in scale.bounds())
+            if not self.stretch:  # the fixed scale: the floor to the maximum (0 dB)
+                low, high = np.float32(-self.top_db), np.float32(0.0)
             scaled = (db - low) / (high - low) if high > low else np.zeros_like(db)
             level = np.minimum(self.levels - 1, np.floor(np.float32(self.levels) * scaled))
             return (np.float32(-self.top_db) + np.float32(self.top_db / (self.levels - 1)) * level).astype(np.float32)
