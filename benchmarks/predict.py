@@ -19,7 +19,7 @@ the targets of issues 7 and 12 (>= 60 songs/s, 1800x real time, >= 3x the naive 
 
     python benchmarks/predict.py [--models SOURCE ...] [--backends torch onnx] [--tracks 1000] [--data DIR]
 
-By default both bundled models (``genrekit-coarse-mel-v1`` and the default ``genrekit-musicnn-v2``,
+By default both bundled models (``genrekit-coarse-mel-v2`` and the default ``genrekit-musicnn-v3``,
 which scores with the pruned musicnn) on 1,000 tracks, one after the other; the naive loops run over the
 first ``--naive-tracks`` files.
 """

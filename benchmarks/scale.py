@@ -22,7 +22,7 @@ workers; Ray's raylet, GCS and workers, sampled from /proc every 0.2 s) over the
 machine's load average before and after each run is printed too: other jobs share these CPUs.
 
     python benchmarks/scale.py --only-catalogue [--catalogue-rows 20000]
-    python benchmarks/scale.py [--tracks 1000] [--actors 1 2] [--separate-actors 1 2] [--model genrekit-coarse-mel-v1] [--data DIR]
+    python benchmarks/scale.py [--tracks 1000] [--actors 1 2] [--separate-actors 1 2] [--model genrekit-coarse-mel-v2] [--data DIR]
 
 Prints one JSON object.
 """
@@ -165,7 +165,7 @@ def main() -> None:
     parser.add_argument("--actors", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--separate-actors", type=int, nargs="*", default=[1, 2],
                         help="also the pipeline for GPUs (featurising tasks, then K scoring actors) on these CPUs")
-    parser.add_argument("--model", default="genrekit-coarse-mel-v1")
+    parser.add_argument("--model", default="genrekit-coarse-mel-v2")
     parser.add_argument("--data", type=Path, default=Path("/tmp/genrekit-bench-predict"))
     parser.add_argument("--catalogue-rows", type=int, default=20000,
                         help="rows for the catalogue's write rates (0: skip)")

@@ -54,6 +54,23 @@ def test_stereo_is_mixed_to_mono_and_kept_with_mono_false(tmp_path):
     np.testing.assert_allclose(both[0], left, atol=1e-6)
 
 
+@pytest.mark.parametrize("fmt, order", [("wav", ("FL", "FR", "FC", "LFE", "BL", "BR")),
+                                        ("flac", ("FL", "FR", "FC", "LFE", "BL", "BR")),
+                                        ("ogg", ("FL", "FC", "FR", "BL", "BR", "LFE"))])
+def test_surround_is_down_mixed_as_players_do(tmp_path, fmt, order):
+    """5.1: centre and surrounds at -3 dB, the LFE left out (ITU-R BS.775), in each container's channel order."""
+    music, rumble = tone(440.0, 1.0, amplitude=0.2), tone(50.0, 1.0, amplitude=0.5)
+    gains = {"FL": 1.0, "FR": 1.0, "FC": 1.0, "BL": 1.0, "BR": 1.0}
+    channels = np.stack([rumble if name == "LFE" else gains[name] * music for name in order], axis=1)
+    path = write(tmp_path / f"surround.{fmt}", channels, subtype="FLOAT" if fmt == "wav" else None)
+    mono = audio.load(path)
+    # The music in every channel but the LFE: the mix is the music, without the 50 Hz rumble.
+    spectrum = np.abs(np.fft.rfft(mono))
+    assert spectrum[50] < 0.02 * spectrum[440]
+    np.testing.assert_allclose(mono, music, atol={"wav": 1e-5, "flac": 1e-3}.get(fmt, 0.02))  # float, 16-bit, lossy
+    assert audio.load(path, mono=False).shape == (6, SR)
+
+
 def test_resampling_changes_rate_and_keeps_the_pitch(tmp_path):
     path = write(tmp_path / "44k.wav", tone(1000.0, 1.0, sr=44100), sr=44100)
     y = audio.load(path, sr=SR)

@@ -114,7 +114,7 @@ def test_a_folder_with_bad_files_reports_each_by_name_and_classifies_the_rest(co
 def test_both_scoring_places_give_the_same_answers_and_name_bad_files(folder, in_workers):
     """The bundled v2 scores in its worker processes (musicnn costs more than featurising); v1 here."""
     classifier = load_model(workers=2)
-    assert classifier.score_in_workers and not load_model("genrekit-coarse-mel-v1").score_in_workers
+    assert classifier.score_in_workers and not load_model("genrekit-coarse-mel-v2").score_in_workers
     classifier.score_in_workers = in_workers
     by_name = {p.path.rsplit("/", 1)[-1]: p for p in classifier.predict(folder)}
     for name, reason in REASONS.items():

@@ -16,7 +16,7 @@ def test_demo_runs_end_to_end_and_reports_what_it_did(tmp_path):
     assert (tmp_path / "run" / "metrics.json").exists()
     # Without real excerpts, the bundled model classifies the generated test tracks.
     assert "generated test tracks instead" in text and result["classified"] == 10
-    assert "with the bundled model genrekit-musicnn-v2@" in text
+    assert "with the bundled model genrekit-musicnn-v3@" in text
     assert result["tags"] == 50 and "genrekit predict --tags" in text  # and musicnn's tags of one of them
 
 

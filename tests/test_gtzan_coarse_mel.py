@@ -9,7 +9,7 @@ from conftest import noise
 from genrekit import audio, datasets, features
 from genrekit.datasets import GENRES, splits
 from genrekit.datasets.gtzan_coarse_mel import reaches_floor, to_db, with_floor
-from genrekit.errors import DatasetError
+from genrekit.errors import ConfigError, DatasetError
 
 
 def test_to_db():
@@ -71,14 +71,65 @@ def test_front_end_reproduces_the_arrays_from_audio(coarse_mel_dir, samples_dir)
         # One 8-bit step (0.31 dB) on a quantisation boundary in at most a few cells of 49,536.
         assert differing.sum() <= 3, name
         assert np.abs(ours - reference).max() <= 80.0 / 255.0 + 1e-4
-        fixed = features.get("coarse_mel").compute(y)
+        fixed_spec = features.get("coarse_mel")
+        fixed = fixed_spec.compute(y)
+        # The columns both grids show the same frame of (all for a clip of 1293 frames, the first 40 or more for
+        # country's 1296 and disco's 1298: the images stretched those over 387 columns).
+        n = 1 + y.shape[0] // 512
+        width = min(fixed.shape[1], 387)
+        same = np.flatnonzero(fixed_spec.columns(n)[:width] == stretched.columns(n)[:width])
+        assert same.size >= 40, name
         if reaches_floor(reference):
             reach_floor.append(name)
-            assert np.abs(fixed - reference).max() <= 80.0 / 255.0 + 1e-4, name
+            assert np.abs(fixed[:, same] - reference[:, same]).max() <= 80.0 / 255.0 + 1e-4, name
         else:  # read with the clip's own floor, the array is the fixed scale's (within two 8-bit steps)
-            scale = reference / -80.0  # with_floor(reference, m) == m * scale
-            floor = float((scale * fixed).sum() / (scale * scale).sum())
+            scale = reference[:, same] / -80.0  # with_floor(reference, m) == m * scale
+            floor = float((scale * fixed[:, same]).sum() / (scale * scale).sum())
             assert -80.0 < floor < -60.0, name
-            assert np.abs(with_floor(reference, floor) - fixed).max() <= 2 * 80.0 / 255.0 + 1e-4, name
+            assert np.abs(with_floor(reference, floor)[:, same] - fixed[:, same]).max() <= 2 * 80 / 255 + 1e-4, name
         checked += 1
     assert checked == 8 and len(reach_floor) == 6 and "country.00000" not in reach_floor
+
+
+def test_one_quiet_cell_does_not_rescale_the_fixed_scale():
+    """The fixed scale: a cell's level depends on its value and the clip's maximum only. The images' stretch
+    (stretch=True) moved every level of a clip that did not reach the floor when a quiet moment was added."""
+    y = noise(10.0, amplitude=0.2)
+    y[22050:22050 + 4096] *= 4.0  # the loudest cell, at 1 s
+    fixed, stretched = features.get("coarse_mel"), features.get("coarse_mel").replace(stretch=True)
+    quieter = y.copy()
+    quieter[5 * 22050:5 * 22050 + 4096] *= 1e-4  # a quiet 0.2 s in the middle
+    a, b = fixed.compute(y), fixed.compute(quieter)
+    far = np.r_[0:50, 80:129]  # columns well away from the quiet moment
+    np.testing.assert_array_equal(a[:, far], b[:, far])
+    assert np.abs(stretched.compute(y)[:, far] - stretched.compute(quieter)[:, far]).max() > 5.0
+
+
+def test_columns_keep_one_stride_whatever_the_length():
+    spec = features.get("coarse_mel")
+    n = 1293  # a 30 s excerpt's frames: the images' columns exactly
+    np.testing.assert_array_equal(spec.columns(n), spec.replace(stretch=True).columns(n))
+    # One frame fewer (661,504 -> 661,503 samples) moves no column; the images' stretch moved half of them.
+    np.testing.assert_array_equal(spec.columns(n - 1), spec.columns(n)[:spec.columns(n - 1).size])
+    moved = spec.replace(stretch=True).columns(n - 1) != spec.replace(stretch=True).columns(n)
+    assert moved.mean() > 0.3
+    # A phase starts the grid later by that fraction of a stride (1293 / 387.5 frames).
+    half = spec.replace(phase=0.5).columns(n)
+    assert half.size == 387 and np.all(half >= spec.columns(n)) and np.all(half - spec.columns(n) <= 2)
+    with pytest.raises(ConfigError, match="phase"):
+        spec.replace(phase=1.0)
+    with pytest.raises(ConfigError, match="no phase"):
+        spec.replace(stretch=True, phase=0.5)
+
+
+def test_bands_above_max_hz_are_unread_from_audio_and_in_held_arrays():
+    spec = features.get("coarse_mel").replace(max_hz=10500)
+    np.testing.assert_array_equal(spec.unread_bands(), [126, 127])
+    assert features.get("coarse_mel").unread_bands().size == 0
+    db = spec.compute(noise(5.0, amplitude=0.2))
+    assert np.all(db[126:] == -80.0) and db[125].max() > -80.0
+    held = np.zeros((128, 10), np.float32)
+    conformed = spec.conform(held)
+    assert np.all(conformed[126:] == -80.0) and np.all(conformed[:126] == 0.0) and np.all(held == 0.0)
+    with pytest.raises(ConfigError, match="max_hz"):
+        spec.replace(max_hz=-1.0)

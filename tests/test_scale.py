@@ -25,7 +25,7 @@ from test_cli import error_lines, genrekit_command
 from test_tag_cmd import kill_once_committed, kill_when, resumes, tracks
 
 runner = CliRunner()
-MODEL = "genrekit-coarse-mel-v1"  # the small bundled network: fast to load in every actor
+MODEL = "genrekit-coarse-mel-v2"  # the small bundled network: fast to load in every actor
 SECONDS = 5.0
 TOLERANCE = 1e-5  # probabilities computed in other processes (Ray workers) than the reference's
 

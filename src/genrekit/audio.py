@@ -288,12 +288,26 @@ def info(path: str | os.PathLike) -> AudioInfo:
         return meta
 
 
-def to_mono(y: np.ndarray) -> np.ndarray:
-    """Average channels.
+#: Where each channel of a 5.1 file sits: WAV (WAVE_FORMAT_EXTENSIBLE's default mask), FLAC and AIFF put the LFE
+#: fourth; Vorbis (its specification, section 4.3.9) puts the centre second and the LFE last.
+_SURROUND_ORDER = {"OGG": ("FL", "FC", "FR", "BL", "BR", "LFE")}
+_SURROUND_DEFAULT = ("FL", "FR", "FC", "LFE", "BL", "BR")
+#: Down-mix gains (ITU-R BS.775): fronts 1, centre and surrounds 1/sqrt(2) (-3 dB), the LFE left out (it holds
+#: the effects' low end, not the music's mix; players and Dolby's default down-mix leave it out too).
+_DOWNMIX = {"FL": 1.0, "FR": 1.0, "FC": 0.5 ** 0.5, "BL": 0.5 ** 0.5, "BR": 0.5 ** 0.5, "LFE": 0.0}
+
+
+def to_mono(y: np.ndarray, container: str | None = None) -> np.ndarray:
+    """Mix channels down to one.
+
+    Two channels (or any count but six) are averaged. Six channels are 5.1 and are down-mixed as players do
+    (ITU-R BS.775: the centre and surrounds at -3 dB, the LFE channel left out), in the channel order of the
+    ``container`` (:attr:`AudioInfo.format`: Ogg Vorbis orders them differently from WAV and FLAC).
 
     Parameters
     ----------
     y : np.ndarray [shape=(n,) or (n, channels)]
+    container : str, optional
 
     Returns
     -------
@@ -303,6 +317,10 @@ def to_mono(y: np.ndarray) -> np.ndarray:
         return y
     if y.shape[1] == 1:
         return y[:, 0]
+    if y.shape[1] == 6:
+        gains = np.array([_DOWNMIX[c] for c in _SURROUND_ORDER.get(container or "", _SURROUND_DEFAULT)],
+                         dtype=np.float32)
+        return (y @ (gains / gains.sum())).astype(np.float32)
     return y.mean(axis=1, dtype=np.float32)
 
 
@@ -410,7 +428,7 @@ def load(
         raise error
     if not np.isfinite(y).all():
         raise AudioError(path, "the file contains NaN or infinite samples; re-export it")
-    y = to_mono(y) if mono else y
+    y = to_mono(y, meta.format) if mono else y
     if sr is not None:
         y = resample(y, meta.sr, sr)
     return np.ascontiguousarray(y.T if y.ndim == 2 else y, dtype=np.float32)
@@ -465,7 +483,7 @@ def stream(
             decoded += y.shape[0]
             if not np.isfinite(y).all():
                 raise AudioError(path, "the file contains NaN or infinite samples; re-export it")
-            y = to_mono(y) if mono else y
+            y = to_mono(y, meta.format) if mono else y
             if resampler is not None:
                 y = resampler.resample_chunk(y, last=last)
             if y.shape[0]:

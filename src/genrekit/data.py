@@ -67,7 +67,7 @@ def track_features(collection, spec: features.FeatureSpec, cache=None, workers=N
     if isinstance(collection, PrecomputedCollection):
         held = features.get(collection.spec)
         if spec.kind == held.kind:
-            return dict(collection.features), []
+            return {track: spec.conform(values) for track, values in collection.features.items()}, []
         derives_from = getattr(spec, "derives_from", None)  # a spec made from the held arrays
         if derives_from and features.get(derives_from).kind == held.kind:
             return _derived_features(collection, spec, cache, progress), []

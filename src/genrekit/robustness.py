@@ -24,7 +24,7 @@ import soundfile as sf
 
 from genrekit import audio
 
-__all__ = ["Variant", "VARIANTS", "MAX_CHANGE", "write_variants", "measure"]
+__all__ = ["Variant", "VARIANTS", "MAX_CHANGE", "write_variants", "measure", "margin"]
 
 #: The target: no genre probability moves by more than this between a recording and any variant.
 MAX_CHANGE = 0.05
@@ -176,8 +176,9 @@ def measure(classifier, paths: Iterable[str | os.PathLike], folder: str | os.Pat
     -------
     dict
         Variant name -> ``{"max_change": float, "top_changes": int, "files": int, "worst": name of the file
-        with the largest change}``; the originals' own predictions under ``"originals"`` (file name ->
-        genre).
+        with the largest change, "flipped_margins": {file: its original's lead of the top genre over the second,
+        for each file whose top genre changed}}``; the originals' own predictions under ``"originals"`` (file
+        name -> genre).
     """
     variants = tuple(variants)
     paths = [Path(p) for p in paths]
@@ -189,13 +190,21 @@ def measure(classifier, paths: Iterable[str | os.PathLike], folder: str | os.Pat
             raise RuntimeError(f"{prediction.path}: {prediction.error}")
     table: dict = {"originals": {path.stem: results[path].genre for path in paths}}
     for variant in variants:
-        worst, worst_file, top = 0.0, None, 0
+        worst, worst_file, flips = 0.0, None, {}
         for path in paths:
             reference, other = results[path], results[written[path][variant.name]]
             change = max(abs(other.probabilities[g] - p) for g, p in reference.probabilities.items())
             if change >= worst:
                 worst, worst_file = change, path.stem
-            top += other.genre != reference.genre
-        table[variant.name] = {"max_change": round(worst, 4), "top_changes": top, "files": len(paths),
-                               "worst": worst_file}
+            if other.genre != reference.genre:
+                flips[path.stem] = round(margin(reference.probabilities), 4)
+        table[variant.name] = {"max_change": round(worst, 4), "top_changes": len(flips), "files": len(paths),
+                               "worst": worst_file, "flipped_margins": flips}
     return table
+
+
+def margin(probabilities: dict) -> float:
+    """How far the top genre leads the second: a top genre that changes under a change of ``c`` led by at most
+    ``2 c``."""
+    first, second = sorted(probabilities.values(), reverse=True)[:2]
+    return first - second

@@ -222,10 +222,11 @@ def plain(values: Any) -> Any:
     return json.loads(json.dumps(values))
 
 
-def feature_spec(name: str, clip_frames: int | None = None, clip_hop: int | None = None) -> features.FeatureSpec:
+def feature_spec(name: str | dict, clip_frames: int | None = None, clip_hop: int | None = None) -> features.FeatureSpec:
     """A preset with its clip grid optionally overridden (what a run's ``features``, ``clip_frames`` and
-    ``clip_hop`` name)."""
-    spec = features.get(name)
+    ``clip_hop`` name); ``name`` may also be a mapping, a preset with some fields changed
+    (``{"preset": "coarse_mel", "max_hz": 10500}``, :func:`genrekit.features.from_dict`)."""
+    spec = features.from_dict(name) if isinstance(name, dict) else features.get(name)
     changes = {k: v for k, v in (("frames", clip_frames), ("hop", clip_hop)) if v is not None}
     return spec.replace(clip=changes) if changes else spec
 

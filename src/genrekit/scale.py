@@ -33,7 +33,7 @@ attempt is never delivered, and the driver drops any file that would come back t
 node lost mid-run loses and repeats no track.
 
     >>> from genrekit.scale import RayClassifier                          # doctest: +SKIP
-    >>> classifier = RayClassifier("genrekit-coarse-mel-v1", address="auto", actors=2)   # doctest: +SKIP
+    >>> classifier = RayClassifier("genrekit-coarse-mel-v2", address="auto", actors=2)   # doctest: +SKIP
     >>> predictions = classifier.predict(["~/Music"])                    # doctest: +SKIP
 """
 

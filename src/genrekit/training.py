@@ -91,8 +91,9 @@ class TrainConfig:
         A split spec (``genrekit.datasets.splits.parse``): ``holdout:8/1/1``, ``kfold:10``, ``filtered``...
     split_index : int
         Which split of a multi-split spec (a fold, a repetition).
-    features : str, optional
-        Feature preset; default the paper's.
+    features : str or dict, optional
+        Feature preset; default the paper's. A mapping is a preset with fields changed
+        (``{"preset": "coarse_mel", "max_hz": 10500}``).
     clip_frames, clip_hop : int, optional
         Override the preset's clip grid.
     model_args : dict
@@ -126,7 +127,7 @@ class TrainConfig:
     dataset_options: dict = field(default_factory=dict)
     split: str = "holdout:8/1/1"
     split_index: int = 0
-    features: str | None = None
+    features: str | dict | None = None
     clip_frames: int | None = None
     clip_hop: int | None = None
     model_args: dict = field(default_factory=dict)

@@ -18,8 +18,9 @@ audio to features (prediction: :mod:`genrekit.features.windows`; extraction for 
   (a pause is music), unless it runs longer than :data:`LONGEST_PAUSE_SECONDS` before more music comes, when
   it is passed on as it is (memory stays bounded).
 
-A signal with no sample above the threshold (all digital zeros) is passed on unchanged, so the caller's
-own "silent" error names it.
+The threshold never goes below :data:`SILENCE_DBFS`. Music may start late: a look-ahead with no music in it is
+lead too, and the next one is read. A signal with no music at all (its peak below :data:`SILENCE_DBFS`) ends
+with its last look-ahead passed on, so the caller's own "silent" error names it.
 """
 
 from __future__ import annotations
@@ -28,7 +29,11 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
-__all__ = ["Trimmed", "SILENCE_BELOW_PEAK_DB", "LOOKAHEAD_SECONDS", "LONGEST_PAUSE_SECONDS"]
+__all__ = ["Trimmed", "SILENCE_DBFS", "SILENCE_BELOW_PEAK_DB", "LOOKAHEAD_SECONDS", "LONGEST_PAUSE_SECONDS"]
+
+#: A signal whose peak is below this (dB full scale) is silent: nothing to classify (a file of it is refused).
+#: No sample below it is music, whatever the peak.
+SILENCE_DBFS = -80.0
 
 #: A sample is silence when it is more than this far below the loudest sample (dB). 60 dB below a full-scale
 #: peak is 0.001: well above 16-bit dither (-90 dBFS) and digital silence, well below any music's quiet
@@ -73,33 +78,47 @@ class Trimmed:
         self.dc = 0.0
 
     def _threshold(self) -> float:
-        return self.peak * 10.0 ** (-SILENCE_BELOW_PEAK_DB / 20.0)
+        return max(self.peak * 10.0 ** (-SILENCE_BELOW_PEAK_DB / 20.0), 10.0 ** (SILENCE_DBFS / 20.0))
+
+    def _gather(self) -> tuple[np.ndarray, bool]:
+        """The next :attr:`lookahead` samples or more (fewer at the end), and whether the signal ended."""
+        got, held = [], 0
+        for block in self.blocks:
+            got.append(np.asarray(block, dtype=np.float32))
+            held += got[-1].shape[0]
+            self.samples += got[-1].shape[0]
+            if held >= self.lookahead:
+                return (np.concatenate(got) if len(got) > 1 else got[0]), False
+        return (np.concatenate(got) if got else np.zeros(0, np.float32)), True
 
     def __iter__(self) -> Iterator[np.ndarray]:
-        first, held = [], 0
-        for block in self.blocks:
-            first.append(np.asarray(block, dtype=np.float32))
-            held += first[-1].shape[0]
-            if held >= self.lookahead:
+        while True:  # look ahead until the music starts; a look-ahead of nothing but silence is lead
+            raw, ended = self._gather()
+            head = raw[:self.lookahead]
+            loud = self._offset(head, head)
+            if loud.size:
+                self._offset(head, head[loud[0]:loud[-1] + 1])
+                first = int(self._music(raw - np.float32(self.dc))[0])
+                self.lead += first
+                raw = raw[first:]
+                if raw.shape[0] < self.lookahead and not ended:  # a whole look-ahead from the music's start
+                    more, ended = self._gather()
+                    raw = np.concatenate([raw, more])
+                # The offset and first peak of the music itself (from its first sample, without the silence
+                # around it), so the same music after any silence gives the same samples.
+                head = raw[:self.lookahead]
+                loud = self._offset(head, head)
+                self._offset(head, head[:loud[-1] + 1] if loud.size else head)
+                start = raw - np.float32(self.dc)
                 break
-        self.samples = held
-        if not held:
-            return
-        raw = np.concatenate(first) if len(first) > 1 else first[0]
-        loud = self._offset(raw, raw)
-        if loud.size:  # the offset of the music itself, not of the silence around it
-            loud = self._offset(raw, raw[loud[0]:loud[-1] + 1])
-        start = raw - np.float32(self.dc)
-        if not loud.size:  # nothing but silence (digital zeros): passed on for the caller to refuse
-            yield start
-            for block in self.blocks:
-                self.samples += block.shape[0]
-                yield np.asarray(block, dtype=np.float32) - np.float32(self.dc)
-            return
-        self.lead = int(loud[0])
+            if ended:  # no music at all: the last of it is passed on for the caller to refuse as silent
+                if raw.size:
+                    yield raw - np.float32(self.dc)
+                return
+            self.lead += raw.shape[0]
         pause: list[np.ndarray] = []
         paused = 0
-        for block in self._rest(start[self.lead:]):
+        for block in self._rest(start):
             if block.size:
                 self.peak = max(self.peak, float(np.abs(block).max()))
             loud = self._music(block)
@@ -118,9 +137,9 @@ class Trimmed:
 
     def _offset(self, raw: np.ndarray, part: np.ndarray) -> np.ndarray:
         """Take the DC offset from ``part`` of the look-ahead ``raw``; the music samples of ``raw`` by it."""
-        self.dc = float(part.mean(dtype=np.float64))
-        self.peak = float(np.abs(raw - np.float32(self.dc)).max())
-        return self._music(raw - np.float32(self.dc)) if self.peak > 0 else np.empty(0, int)
+        self.dc = float(part.mean(dtype=np.float64)) if part.size else 0.0
+        self.peak = float(np.abs(raw - np.float32(self.dc)).max()) if raw.size else 0.0
+        return self._music(raw - np.float32(self.dc))
 
     def _music(self, block: np.ndarray) -> np.ndarray:
         """Indices of the samples of ``block`` (offset removed) that are music."""

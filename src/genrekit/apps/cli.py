@@ -136,6 +136,29 @@ def features(
         raise typer.Exit(1)
 
 
+def _feature_option(text: str | None) -> str | dict | None:
+    """``--features``: a preset name, or ``PRESET:FIELD=VALUE,...`` (values read as YAML scalars), checked."""
+    if text is None or ":" not in text:
+        return text
+    import yaml
+
+    from genrekit import features as feats
+    from genrekit.errors import ConfigError
+
+    preset, _, changes = text.partition(":")
+    spec: dict = {"preset": preset}
+    for change in filter(None, changes.split(",")):
+        field, equals, value = change.partition("=")
+        if not equals or not field.strip():
+            raise typer.BadParameter(f"--features {text!r}: expected PRESET:FIELD=VALUE,..., got {change!r}")
+        spec[field.strip()] = yaml.safe_load(value)
+    try:
+        feats.from_dict(spec)
+    except (ConfigError, TypeError) as exc:
+        raise typer.BadParameter(f"--features {text!r}: {exc}") from None
+    return spec
+
+
 @app.command()
 def train(
     model: str = typer.Option(..., "--model", "-m", help="A network (genrekit models) or a classical baseline "
@@ -147,7 +170,8 @@ def train(
     split: str = typer.Option("holdout:8/1/1", "--split", help="holdout:8/1/1, holdout:7/3, kfold:10, filtered, "
                                                               "filtered:dev (coarse-mel)."),
     split_index: int = typer.Option(0, "--split-index", help="Which fold / repetition of a multi-split spec."),
-    features: Optional[str] = typer.Option(None, "--features", help="Feature preset (default: the paper's)."),
+    features: Optional[str] = typer.Option(None, "--features", help="Feature preset (default: the paper's); "
+                                           "PRESET:FIELD=VALUE,... changes fields, e.g. coarse_mel:max_hz=10500."),
     clip_frames: Optional[int] = typer.Option(None, "--clip-frames", help="Clip length in frames (default: preset's)."),
     clip_hop: Optional[int] = typer.Option(None, "--clip-hop", help="Clip hop in frames (default: preset's)."),
     epochs: Optional[int] = typer.Option(None, "--epochs", help="Epochs (default: the paper's)."),
@@ -192,7 +216,8 @@ def train(
             raise typer.BadParameter("--lr does not apply to a classical baseline")
         optimizer = {**models.info(model).optimizer, "lr": lr}
     config = TrainConfig(model=model, dataset=dataset.value, root=str(root) if root else None,
-                         dataset_options=options, split=split, split_index=split_index, features=features,
+                         dataset_options=options, split=split, split_index=split_index,
+                         features=_feature_option(features),
                          clip_frames=clip_frames, clip_hop=clip_hop, optimizer=optimizer, batch_size=batch_size,
                          epochs=epochs, patience=patience, sampling=sampling, aggregation=aggregation,
                          normalize=normalize, seed=seed, device=device, precision=precision,

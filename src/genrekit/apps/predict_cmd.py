@@ -50,7 +50,7 @@ Rule = Enum("Rule", {rule: rule for rule in RULES}, type=str)
 
 
 _MODEL = typer.Option(None, "--model", "-m", help="A run directory, a model file (.pt) or an ONNX file "
-                                                  "or a bundled model's name (default: genrekit-musicnn-v2; genrekit-coarse-mel-v1).")
+                                                  "or a bundled model's name (default: genrekit-musicnn-v3; genrekit-coarse-mel-v2).")
 
 
 #: ``--min-confidence``, shared by predict, tag and serve.

@@ -28,7 +28,8 @@ from genrekit.datasets.base import Track, TrackCollection
 from genrekit.datasets.gtzan_genre import GENRES
 from genrekit.errors import DatasetError
 
-__all__ = ["FILE_NAME", "FLOOR_DB", "PrecomputedCollection", "coarse_mel", "to_db", "reaches_floor", "with_floor"]
+__all__ = ["FILE_NAME", "FLOOR_DB", "PrecomputedCollection", "coarse_mel", "to_db", "reaches_floor", "with_floor",
+           "floor_readings"]
 
 FILE_NAME = "gtzan_coarse_mel_dev.npz"
 #: The floor of the images' colour scale (the README): level 0 is -80 dB when the clip reaches it.
@@ -119,3 +120,27 @@ def coarse_mel(root: str | os.PathLike) -> PrecomputedCollection:
         part_of[name] = part
     return PrecomputedCollection("coarse-mel", str(path), tuple(tracks), GENRES,
                                  features=features, spec="coarse_mel", parts=part_of)
+
+
+def floor_readings(collection: PrecomputedCollection, floors) -> PrecomputedCollection:
+    """The tracks whose arrays do not reach the floor, each read with every floor of ``floors``
+    (:func:`with_floor`): what training on the plausible readings adds to the arrays as they are read.
+
+    Returns
+    -------
+    PrecomputedCollection
+        Track ``NAME@FLOORdB`` (e.g. ``country.00003@-72dB``, path ``...#country.00003@-72dB``) per track
+        and floor, with its track's genre and part.
+    """
+    tracks, features, parts = [], {}, {}
+    for track in collection.tracks:
+        db = collection.features[track.id]
+        if reaches_floor(db):
+            continue
+        for floor in floors:
+            reading = Track(f"{track.id}@{floor:g}dB", f"{track.path}@{floor:g}dB", track.genre)
+            tracks.append(reading)
+            features[reading.id] = with_floor(db, floor)
+            parts[reading.id] = collection.parts.get(track.id)
+    return PrecomputedCollection(f"{collection.name} floor readings", collection.root, tuple(tracks),
+                                 collection.genres, features=features, spec=collection.spec, parts=parts)

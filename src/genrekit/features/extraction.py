@@ -27,7 +27,7 @@ from genrekit.features.specs import FeatureSpec, get
 from genrekit.features.streaming import ArraySink, NpySink, Sink
 from genrekit.pool import Bounded, default_workers, worker_pool
 from genrekit.progress import Progress
-from genrekit.trim import Trimmed
+from genrekit.trim import SILENCE_DBFS, Trimmed
 
 if TYPE_CHECKING:  # only for annotations: worker processes need not import the datasets layer
     from genrekit.datasets.base import Track
@@ -35,7 +35,7 @@ if TYPE_CHECKING:  # only for annotations: worker processes need not import the 
 __all__ = ["ExtractionReport", "Failure", "compute_features", "extract", "load_features"]
 
 #: Signals whose peak is below this (dB full scale) are treated as silent and not featurised.
-SILENCE_DB = -80.0
+SILENCE_DB = SILENCE_DBFS
 #: Seconds of audio decoded at a time when a file is featurised.
 BLOCK_SECONDS = 30.0
 

@@ -194,6 +194,12 @@ class FeatureSpec:
         return type(self).stream is not FeatureSpec.stream
 
     # Shared behaviour ---------------------------------------------------------------
+    def conform(self, values: np.ndarray) -> np.ndarray:
+        """Features of this spec's kind made by another spec of it (a data set's held arrays), made what this
+        spec computes from audio where one of its fields acts after the fact (``CoarseMelSpec.max_hz``);
+        by default returned as they are."""
+        return values
+
     def clips(self, features: np.ndarray, name: str | None = None) -> np.ndarray:
         """Cut :meth:`compute`'s output into clips: ``[n_clips, bands, clip.frames]`` (a view)."""
         return clip_frames(features, self.clip.frames, self.clip.hop, self.clip.short, name)
@@ -480,6 +486,10 @@ class CoarseMelSpec(_Framed, FeatureSpec):
     #: densely. Prediction averages several phases (:mod:`genrekit.features.windows`), because one column
     #: per 77.5 ms catches a drum hit or misses it depending on where the music starts against the grid.
     phase: float = 0.0
+    #: Bands reaching above this frequency (Hz) are not read: set to the floor. What lies near 11 kHz depends on
+    #: the file's rate and on the resampler that brought it to 22,050 Hz (soxr attenuates the top two bands of a
+    #: 44.1 kHz file by 1.7 and 7.5 dB); ``None`` reads all bands.
+    max_hz: float | None = None
     clip: ClipSpec = ClipSpec(39, 19)
 
     def __post_init__(self):
@@ -487,6 +497,24 @@ class CoarseMelSpec(_Framed, FeatureSpec):
             raise ConfigError(f"coarse_mel phase must be in [0, 1), got {self.phase}")
         if self.stretch and self.phase:
             raise ConfigError("the images' columns (stretch=True) have no phase; use phase=0")
+        if self.max_hz is not None and not 0 < self.max_hz:
+            raise ConfigError(f"coarse_mel max_hz must be a positive frequency or None, got {self.max_hz}")
+
+    def unread_bands(self) -> np.ndarray:
+        """Indices of the bands :attr:`max_hz` leaves unread (their filter's upper edge is above it)."""
+        if self.max_hz is None:
+            return np.empty(0, dtype=np.int64)
+        edges = spectral.mel_to_hz(np.linspace(0.0, float(spectral.hz_to_mel(self.sr / 2.0)), self.n_mels + 2))
+        return np.flatnonzero(edges[2:] > self.max_hz + 1e-6)
+
+    def conform(self, values: np.ndarray) -> np.ndarray:
+        """Held arrays (``gtzan-coarse-mel``) with the bands :attr:`max_hz` leaves unread set to the floor."""
+        unread = self.unread_bands()
+        if not unread.size:
+            return values
+        values = np.array(values, dtype=np.float32)
+        values[unread] = np.float32(-self.top_db)
+        return values
 
     @property
     def bands(self) -> int:
@@ -522,6 +550,7 @@ class CoarseMelSpec(_Framed, FeatureSpec):
         (its maximum, and with :attr:`stretch` its minimum, scale the 8-bit levels), then the columns
         are picked."""
         scale = spectral.DbScale(self.top_db)
+        unread = self.unread_bands()
 
         def rows(segment: np.ndarray) -> np.ndarray:
             power = spectral.power_spectrogram(segment, self.n_fft, self.hop_length, center=False)
@@ -534,6 +563,7 @@ class CoarseMelSpec(_Framed, FeatureSpec):
                 low, high = np.float32(-self.top_db), np.float32(0.0)
             scaled = (db - low) / (high - low) if high > low else np.zeros_like(db)
             level = np.minimum(self.levels - 1, np.floor(np.float32(self.levels) * scaled))
+            level[:, unread] = 0
             return (np.float32(-self.top_db) + np.float32(self.top_db / (self.levels - 1)) * level).astype(np.float32)
 
         self._framewise(blocks, sink, spill_dir, block_frames, rows, finish, self.n_mels, pick=self.columns)

@@ -115,6 +115,8 @@ class Classifier:
             if not np.isfinite(db).all():
                 raise ConfigError("the spectrogram holds NaN or infinite values")
             db = self.spec.from_source(db)
+        elif db.ndim == 2 and db.shape[0] == self.spec.bands:
+            db = self.spec.conform(db)  # e.g. the bands a coarse_mel spec with max_hz does not read
         if db.ndim != 2 or db.shape[0] != self.spec.bands:
             expected = f"[{self.spec.bands}, T]" + (f" or [{features.get(source).bands}, T] ({source})" if source else "")
             raise ConfigError(f"expected a spectrogram of shape {expected}, got {list(db.shape)}")

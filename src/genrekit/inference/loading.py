@@ -27,12 +27,15 @@ from genrekit.inference.scorers import ClassicalScorer, TorchScorer
 from genrekit.models.assembly import model_from_state, sample_vectors
 from genrekit.runs import RunDir, load_run, run_spec
 
-__all__ = ["load_model", "save_model", "bundled_model_path", "BUNDLED", "BUNDLED_MODELS"]
+__all__ = ["load_model", "save_model", "bundled_model_path", "BUNDLED", "BUNDLED_MODELS", "REPLACED"]
 
 #: The bundled models by name; ``load_model()`` loads :data:`BUNDLED`, ``load_model("NAME")`` any of them.
-BUNDLED_MODELS = {"genrekit-musicnn-v2": "genrekit-musicnn-v2.pt", "genrekit-coarse-mel-v1": "genrekit-coarse-mel-v1.pt"}
+BUNDLED_MODELS = {"genrekit-musicnn-v3": "genrekit-musicnn-v3.pt", "genrekit-coarse-mel-v2": "genrekit-coarse-mel-v2.pt"}
 #: The bundled model, shipped inside the package.
-BUNDLED = "genrekit-musicnn-v2.pt"
+BUNDLED = "genrekit-musicnn-v3.pt"
+#: Bundled models no longer shipped -> what replaced them (their front end depended on the silence around the
+#: music and on the file's sample rate: docs/models.md).
+REPLACED = {"genrekit-musicnn-v2": "genrekit-musicnn-v3", "genrekit-coarse-mel-v1": "genrekit-coarse-mel-v2"}
 
 
 def bundled_model_path(name: str | None = None) -> Path:
@@ -65,7 +68,7 @@ def load_model(source: str | os.PathLike | None = None, backend: str = "torch", 
     ----------
     source : path or str, optional
         ``None``: the bundled model (:data:`BUNDLED`); a bundled model's name
-        (``"genrekit-coarse-mel-v1"``, :data:`BUNDLED_MODELS`). A run directory of ``genrekit train``, a model file
+        (``"genrekit-coarse-mel-v2"``, :data:`BUNDLED_MODELS`). A run directory of ``genrekit train``, a model file
         (``.pt``, :func:`save_model`) or an ONNX file (``.onnx``, ``genrekit export --onnx``).
     backend : {"torch", "onnx"}
         Run a network with PyTorch or ONNX Runtime (an ``.onnx`` source always uses ONNX Runtime).
@@ -120,6 +123,10 @@ def load_model(source: str | os.PathLike | None = None, backend: str = "torch", 
 
 def _source_path(source: str | os.PathLike | None) -> Path:
     """The file or folder a source names (a bundled model's name: its file in the package), which exists."""
+    if source is not None and str(source) in REPLACED:
+        raise GenrekitError(f"the bundled model {source} was replaced by {REPLACED[str(source)]}: its front end gave "
+                            "the same song another genre after resampling or with silence before it (docs/models.md); "
+                            f"use {REPLACED[str(source)]}")
     if source is not None and str(source) in BUNDLED_MODELS:
         source = bundled_model_path(str(source))
     path = bundled_model_path() if source is None else Path(source)
