@@ -27,7 +27,8 @@ def test_the_demo_ends_by_classifying_the_real_excerpts(samples_dir):
     table = "\n".join(lines)
     assert all(p.path in table and p.genre in table for p in predictions)
     agree = sum(p.genre == p.path.split("/")[-1].split(".")[0] for p in predictions)
-    assert f"{agree} of 10 agree" in table and "rock.00000 (training)" in table
+    assert f"{agree} of 10 agree" in table and "rock.00000 (train list)" in table and "country.00000 (valid list)" in table
+    assert "never seen by the model (the artist-filtered test list): hiphop.00000, pop.00000" in table
 
 
 def test_confusion_table_is_aligned():

@@ -31,10 +31,22 @@ def reference_tags(tagger):
             for clip in CLIPS}
 
 
+def test_the_port_gives_musicnns_own_taggram_on_the_same_samples(tagger, reference_tags):
+    """The network and its front end on the samples musicnn read (no DC offset removed, no silence trimmed)."""
+    from genrekit import audio, features
+
+    spec = features.get("musicnn")
+    for clip, (_, theirs) in reference_tags.items():
+        ours = tagger.taggram(spec.compute(audio.load(SAMPLES / f"{clip}.wav", sr=spec.sr))).mean(axis=0)
+        np.testing.assert_allclose(ours, theirs, atol=1e-3, err_msg=clip)
+
+
 def test_tags_from_audio_match_musicnns_own_taggram(tagger, reference_tags):
+    """From the file genrekit reads the music only (genrekit.trim: GTZAN's excerpts have DC offsets up to
+    0.018 of full scale, and musicnn's tool keeps them), which moves a tag by a few thousandths."""
     for clip, (ours, theirs) in reference_tags.items():
         assert list(ours) == tagger.tags and len(ours) == 50
-        np.testing.assert_allclose(np.array(list(ours.values())), theirs, atol=1e-3, err_msg=clip)
+        np.testing.assert_allclose(np.array(list(ours.values())), theirs, atol=5e-3, err_msg=clip)
 
 
 def test_tags_make_sense_on_real_music(reference_tags):

@@ -8,7 +8,8 @@ audio to features (prediction: :mod:`genrekit.features.windows`; extraction for 
 :mod:`genrekit.features.extraction`) therefore reads a file through :class:`Trimmed`:
 
 - **DC offset**: the mean of the music in the first :data:`LOOKAHEAD_SECONDS` (or in the whole signal, when
-  shorter; the silence around it left out) is subtracted from every sample. A constant offset is then gone exactly; music has no DC of its own (the
+  shorter; the silence around it left out) is subtracted from every sample (except for a representation whose
+  training data kept the offset as a feature: ``FeatureSpec.removes_dc``, the Kaggle table's). A constant offset is then gone exactly; music has no DC of its own (the
   mean of a GTZAN excerpt is ~1e-4 of full scale).
 - **Silence**: a sample is music when its magnitude is above :data:`SILENCE_BELOW_PEAK_DB` below the
   loudest sample seen so far (the first look-ahead's peak to begin with), so the rule is the same at any
@@ -44,6 +45,8 @@ SILENCE_BELOW_PEAK_DB = 60.0
 LOOKAHEAD_SECONDS = 30.0
 #: Silence held back (waiting to see whether music follows) is passed on once it is this long.
 LONGEST_PAUSE_SECONDS = 60.0
+#: Samples looked at a time when searching for music (bounds the temporaries).
+_CHUNK = 1 << 16
 
 
 class Trimmed:
@@ -55,6 +58,9 @@ class Trimmed:
         The decoded signal in consecutive blocks of any lengths.
     sr : int
         Its sampling rate.
+    remove_dc : bool
+        Subtract the offset (``False``: for a representation whose training data kept it,
+        ``FeatureSpec.removes_dc``).
 
     Attributes
     ----------
@@ -69,13 +75,14 @@ class Trimmed:
     """
 
     def __init__(self, blocks: Iterable[np.ndarray], sr: int, lookahead_seconds: float = LOOKAHEAD_SECONDS,
-                 longest_pause_seconds: float = LONGEST_PAUSE_SECONDS):
+                 longest_pause_seconds: float = LONGEST_PAUSE_SECONDS, remove_dc: bool = True):
         self.blocks = iter(blocks)
         self.lookahead = max(1, int(round(lookahead_seconds * sr)))
         self.longest_pause = max(1, int(round(longest_pause_seconds * sr)))
         self.lead = self.tail = self.samples = 0
         self.peak = 0.0
         self.dc = 0.0
+        self.remove_dc = remove_dc
 
     def _threshold(self) -> float:
         return max(self.peak * 10.0 ** (-SILENCE_BELOW_PEAK_DB / 20.0), 10.0 ** (SILENCE_DBFS / 20.0))
@@ -95,10 +102,10 @@ class Trimmed:
         while True:  # look ahead until the music starts; a look-ahead of nothing but silence is lead
             raw, ended = self._gather()
             head = raw[:self.lookahead]
-            loud = self._offset(head, head)
-            if loud.size:
-                self._offset(head, head[loud[0]:loud[-1] + 1])
-                first = int(self._music(raw - np.float32(self.dc))[0])
+            span = self._offset(head, head)
+            if span is not None:
+                self._offset(head, head[span[0]:span[1] + 1])
+                first, _ = self._span(head - np.float32(self.dc)) or (0, 0)
                 self.lead += first
                 raw = raw[first:]
                 if raw.shape[0] < self.lookahead and not ended:  # a whole look-ahead from the music's start
@@ -107,9 +114,10 @@ class Trimmed:
                 # The offset and first peak of the music itself (from its first sample, without the silence
                 # around it), so the same music after any silence gives the same samples.
                 head = raw[:self.lookahead]
-                loud = self._offset(head, head)
-                self._offset(head, head[:loud[-1] + 1] if loud.size else head)
+                span = self._offset(head, head)
+                self._offset(head, head[:span[1] + 1] if span is not None else head)
                 start = raw - np.float32(self.dc)
+                del raw, head
                 break
             if ended:  # no music at all: the last of it is passed on for the caller to refuse as silent
                 if raw.size:
@@ -118,15 +126,17 @@ class Trimmed:
             self.lead += raw.shape[0]
         pause: list[np.ndarray] = []
         paused = 0
-        for block in self._rest(start):
+        first = [start]  # handed over, so that no frame keeps the first look-ahead alive after it is out
+        del start
+        for block in self._rest(first):
             if block.size:
                 self.peak = max(self.peak, float(np.abs(block).max()))
-            loud = self._music(block)
-            if loud.size:
-                last = int(loud[-1]) + 1
+            span = self._span(block)
+            if span is not None:
+                last = span[1] + 1
                 yield from pause
                 yield block[:last]
-                pause, paused = [block[last:]], block.shape[0] - last
+                pause, paused = [block[last:].copy()], block.shape[0] - last  # not a view holding the block
             else:
                 pause.append(block)
                 paused += block.shape[0]
@@ -135,19 +145,36 @@ class Trimmed:
                 pause, paused = [], 0
         self.tail = paused
 
-    def _offset(self, raw: np.ndarray, part: np.ndarray) -> np.ndarray:
-        """Take the DC offset from ``part`` of the look-ahead ``raw``; the music samples of ``raw`` by it."""
-        self.dc = float(part.mean(dtype=np.float64)) if part.size else 0.0
-        self.peak = float(np.abs(raw - np.float32(self.dc)).max()) if raw.size else 0.0
-        return self._music(raw - np.float32(self.dc))
+    def _offset(self, raw: np.ndarray, part: np.ndarray) -> tuple[int, int] | None:
+        """Take the DC offset from ``part`` of the look-ahead ``raw`` and its peak; the span of music in ``raw``."""
+        self.dc = float(part.mean(dtype=np.float64)) if part.size and self.remove_dc else 0.0
+        self.peak = 0.0
+        for chunk in range(0, raw.shape[0], _CHUNK):
+            piece = raw[chunk:chunk + _CHUNK] - np.float32(self.dc)
+            self.peak = max(self.peak, float(np.abs(piece).max()))
+        return self._span(raw - np.float32(self.dc)) if raw.size else None
 
-    def _music(self, block: np.ndarray) -> np.ndarray:
-        """Indices of the samples of ``block`` (offset removed) that are music."""
+    def _span(self, block: np.ndarray) -> tuple[int, int] | None:
+        """The first and last sample of ``block`` (offset removed) that are music, or ``None``; looked at a
+        chunk at a time from either end (no per-sample index array: bounded memory)."""
         threshold = np.float32(self._threshold())
-        return np.flatnonzero((np.abs(block) > threshold) & (np.abs(block + np.float32(self.dc)) > threshold))
+        offset = np.float32(self.dc)
 
-    def _rest(self, start: np.ndarray) -> Iterator[np.ndarray]:
-        yield start
+        def music(lo: int) -> np.ndarray:
+            piece = block[lo:lo + _CHUNK]
+            return np.flatnonzero((np.abs(piece) > threshold) & (np.abs(piece + offset) > threshold))
+
+        starts = range(0, block.shape[0], _CHUNK)
+        first = next(((lo, found) for lo in starts for found in [music(lo)] if found.size), None)
+        if first is None:
+            return None
+        last = next((lo, found) for lo in reversed(starts) for found in [music(lo)] if found.size)
+        return first[0] + int(first[1][0]), last[0] + int(last[1][-1])
+
+    def _rest(self, first: list) -> Iterator[np.ndarray]:
+        yield first.pop()
         for block in self.blocks:
             self.samples += block.shape[0]
-            yield np.asarray(block, dtype=np.float32) - np.float32(self.dc)
+            block = np.array(block, dtype=np.float32)  # a copy of its own, the offset removed in place
+            block -= np.float32(self.dc)
+            yield block

@@ -117,7 +117,8 @@ def _featurise(path: str | os.PathLike, spec: FeatureSpec, sink: Sink,
     def blocks() -> Iterator[np.ndarray]:
         samples, loud = 0, False
         # The music only (DC offset and the silence around it removed), as prediction reads it.
-        for block in Trimmed(audio.stream(path, sr=spec.sr, block_seconds=BLOCK_SECONDS), spec.sr):
+        for block in Trimmed(audio.stream(path, sr=spec.sr, block_seconds=BLOCK_SECONDS), spec.sr,
+                             remove_dc=spec.removes_dc):
             samples += block.shape[0]
             loud = loud or not audio.is_silent(block, SILENCE_DB)
             yield block

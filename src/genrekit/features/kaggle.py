@@ -170,6 +170,10 @@ class KaggleTableSpec(FeatureSpec):
         ``"reflect"`` (the table's, librosa before 0.10) or ``"constant"`` (librosa 0.10 and later).
     """
 
+    #: The table's ``harmony_mean`` and ``perceptr_mean`` are the means of the signal's harmonic and percussive
+    #: parts, i.e. its DC offset (GTZAN's excerpts have up to 0.018 of full scale): read with it, as the table was.
+    removes_dc: ClassVar[bool] = False
+
     kind: ClassVar[str] = "kaggle_table"
     name: str = "kaggle"
     columns: tuple = COLUMNS

@@ -129,6 +129,11 @@ class FeatureSpec:
         """Frames :meth:`compute` returns for ``n_samples`` samples at :attr:`sr`."""
         raise NotImplementedError
 
+    #: Whether the signal's DC offset is removed before this spec reads it (:class:`genrekit.trim.Trimmed`). Music has
+    #: none; a representation whose training data kept it as a feature (the Kaggle table's harmonic and percussive
+    #: means) must read it as it was.
+    removes_dc: ClassVar[bool] = True
+
     #: Frames per segment of :meth:`stream`: bounds the memory of each step, and keeps a segment's
     #: spectra in the CPU cache (a 30 s log-mel or STFT takes about half the time of one call for
     #: all frames; ``benchmarks/long_files.py``).

@@ -30,7 +30,7 @@ from genrekit import audio
 from genrekit.errors import FeatureError, reason
 from genrekit.features.extraction import SILENCE_DB
 from genrekit.features.specs import FeatureSpec, get
-from genrekit.trim import Trimmed
+from genrekit.trim import LONGEST_PAUSE_SECONDS, Trimmed
 
 __all__ = ["Window", "DEFAULT_WINDOW_SECONDS", "PHASED_SECONDS", "MAX_PHASES", "SILENCE_DB", "windows", "file_windows",
            "read_windows", "phases_for"]
@@ -89,7 +89,8 @@ def file_windows(path: str | os.PathLike, spec: FeatureSpec | str,
     """
     spec = get(spec)
     size = int(round(window_seconds * spec.sr))
-    return _cut(audio.stream(path, sr=spec.sr, block_seconds=window_seconds), spec, size, str(path))
+    seconds = audio.info(path).duration if hasattr(spec, "phase") else None
+    return _cut(audio.stream(path, sr=spec.sr, block_seconds=window_seconds), spec, size, str(path), seconds)
 
 
 def read_windows(path: str | os.PathLike, spec: FeatureSpec | str,
@@ -141,9 +142,13 @@ def _audio_windows(music: Iterable[np.ndarray], size: int) -> Iterator[tuple[int
         yield start, pending
 
 
-def _cut(blocks: Iterator[np.ndarray], spec: FeatureSpec, size: int, name: str) -> Iterator[Window]:
-    music = Trimmed(blocks, spec.sr)
-    loud, phases, held, held_samples = False, None, [], 0
+def _cut(blocks: Iterator[np.ndarray], spec: FeatureSpec, size: int, name: str,
+         seconds: float | None = None) -> Iterator[Window]:
+    """Windows of the music in ``blocks``; ``seconds``: the recording's length from its header, when known (a
+    recording a minute longer than :data:`PHASED_SECONDS` is read at one phase without waiting for its end)."""
+    music = Trimmed(blocks, spec.sr, remove_dc=spec.removes_dc)
+    loud, held, held_samples = False, [], 0
+    phases = 1 if seconds is not None and seconds >= PHASED_SECONDS + LONGEST_PAUSE_SECONDS else None
 
     def featurised(start: int, samples: np.ndarray, phases: int) -> Iterator[Window]:
         spec.check_length(spec.n_frames(samples.shape[0]), name, samples.shape[0] / spec.sr)  # as extraction
@@ -157,7 +162,8 @@ def _cut(blocks: Iterator[np.ndarray], spec: FeatureSpec, size: int, name: str) 
             yield from featurised(start, samples, phases)
             continue
         # Until the music is known to be PHASED_SECONDS long, its windows wait: a shorter recording is read at
-        # several phases, which depends on its length (at most PHASED_SECONDS of audio held).
+        # several phases, which depends on its length (at most PHASED_SECONDS of audio held, and only for
+        # recordings under PHASED_SECONDS + LONGEST_PAUSE_SECONDS).
         held.append((start, samples))
         held_samples += samples.shape[0]
         if held_samples >= PHASED_SECONDS * spec.sr:
