@@ -59,15 +59,15 @@ def read(classifier, path: Path, budget: int | None) -> tuple[dict, float]:
 
     start = time.process_time()
     found = list(file_windows(path, classifier.spec)) if budget is None else None
-    if budget is not None:  # featurise only the chosen windows (the silence is not trimmed here: a few seconds)
+    if budget is not None:  # featurise only the chosen windows, at one phase as a long song's are
         from genrekit import audio
-        from genrekit.features.windows import windows
+        from genrekit.features.windows import Window
 
         y = audio.load(path)
         size = 30 * SR
         starts = np.arange(0, max(1, y.shape[0] - size // 2), size)
         chosen = starts[np.unique(np.linspace(0, len(starts) - 1, budget).round().astype(int))]
-        found = [w for s in chosen for w in windows(y[s:s + size], SR, classifier.spec)]
+        found = [Window(s / SR, size / SR, classifier.spec.compute(y[s:s + size])) for s in chosen]
     probabilities = classifier._combine(np.concatenate(classifier.scorer(found)))
     return dict(zip(classifier.genres, map(float, probabilities))), time.process_time() - start
 

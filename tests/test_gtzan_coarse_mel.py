@@ -133,3 +133,13 @@ def test_bands_above_max_hz_are_unread_from_audio_and_in_held_arrays():
     assert np.all(conformed[126:] == -80.0) and np.all(conformed[:126] == 0.0) and np.all(held == 0.0)
     with pytest.raises(ConfigError, match="max_hz"):
         spec.replace(max_hz=-1.0)
+
+
+def test_the_phases_from_one_stft_equal_each_phase_computed_alone():
+    y = noise(7.3, amplitude=0.2)
+    for spec in (features.get("coarse_mel"), features.get("coarse_mel").replace(max_hz=10500),
+                 features.get("musicnn_coarse")):
+        together = spec.compute_phases(y, 3)
+        assert len(together) == 3
+        for k, values in enumerate(together):
+            np.testing.assert_array_equal(values, spec.replace(phase=k / 3).compute(y))

@@ -263,6 +263,12 @@ class MusicnnCoarseSpec(MusicnnMelSpec):
     def compute(self, y: np.ndarray) -> np.ndarray:
         return self.from_source(self._source().compute(y))
 
+    def compute_phases(self, y: np.ndarray, phases: int) -> list[np.ndarray]:
+        """:meth:`compute` at ``phases`` phases of the coarse column grid, from one STFT
+        (``CoarseMelSpec.compute_phases``)."""
+        coarse = self._source().compute_phases(y, phases)
+        return [np.ascontiguousarray(mel_from_coarse(db, self.peak_db, k / phases).T) for k, db in enumerate(coarse)]
+
 
 register(MusicnnMelSpec())
 register(MusicnnCoarseSpec())

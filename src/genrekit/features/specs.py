@@ -110,7 +110,7 @@ class FeatureSpec:
         super().__init_subclass__(**kwargs)
         if cls.kind:
             _KINDS[cls.kind] = cls
-        for method in ("compute", "stream"):  # every spec computes on one BLAS thread (see compute)
+        for method in ("compute", "stream", "compute_phases"):  # every spec computes on one BLAS thread (see compute)
             if method in cls.__dict__:
                 setattr(cls, method, _on_one_blas_thread(cls.__dict__[method]))
 
@@ -550,10 +550,11 @@ class CoarseMelSpec(_Framed, FeatureSpec):
     #: track's maximum and minimum over all of them).
     block_frames: ClassVar[int] = 128
 
-    def stream(self, blocks: Blocks, sink: Sink, spill_dir=None, block_frames: int | None = None) -> None:
+    def stream(self, blocks: Blocks, sink: Sink, spill_dir=None, block_frames: int | None = None,
+               every_frame: bool = False) -> None:
         """See :meth:`FeatureSpec.stream`: every frame's dB values wait for the end of the track
         (its maximum, and with :attr:`stretch` its minimum, scale the 8-bit levels), then the columns
-        are picked."""
+        are picked (``every_frame``: none is left out, for :meth:`compute_phases`)."""
         scale = spectral.DbScale(self.top_db)
         unread = self.unread_bands()
 
@@ -571,7 +572,25 @@ class CoarseMelSpec(_Framed, FeatureSpec):
             level[:, unread] = 0
             return (np.float32(-self.top_db) + np.float32(self.top_db / (self.levels - 1)) * level).astype(np.float32)
 
-        self._framewise(blocks, sink, spill_dir, block_frames, rows, finish, self.n_mels, pick=self.columns)
+        self._framewise(blocks, sink, spill_dir, block_frames, rows, finish, self.n_mels,
+                        pick=None if every_frame else self.columns)
+
+    def compute_phases(self, y: np.ndarray, phases: int) -> list[np.ndarray]:
+        """:meth:`compute` at the phases ``0, 1 / phases, ..., (phases - 1) / phases`` of the column grid, from one
+        STFT (a level depends on its cell and the window's maximum only, so each phase's columns are the
+        same frames picked from every frame's levels).
+
+        Returns
+        -------
+        list of np.ndarray [shape=(128, W_k)], float32
+            Equal to ``replace(phase=k / phases).compute(y)``.
+        """
+        y = np.asarray(y, dtype=np.float32)
+        sink = ArraySink()
+        self.stream(lambda: (y,), sink, every_frame=True)
+        frames = sink.array
+        return [np.ascontiguousarray(frames[:, self.replace(phase=k / phases).columns(frames.shape[1])])
+                for k in range(phases)]
 
 
 PRESETS: dict[str, FeatureSpec] = {}

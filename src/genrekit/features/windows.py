@@ -152,9 +152,9 @@ def _cut(blocks: Iterator[np.ndarray], spec: FeatureSpec, size: int, name: str,
 
     def featurised(start: int, samples: np.ndarray, phases: int) -> Iterator[Window]:
         spec.check_length(spec.n_frames(samples.shape[0]), name, samples.shape[0] / spec.sr)  # as extraction
-        for k in range(phases):
-            phased = spec.replace(phase=k / phases) if phases > 1 else spec
-            yield Window((music.lead + start) / spec.sr, samples.shape[0] / spec.sr, phased.compute(samples))
+        computed = spec.compute_phases(samples, phases) if phases > 1 else [spec.compute(samples)]
+        for values in computed:
+            yield Window((music.lead + start) / spec.sr, samples.shape[0] / spec.sr, values)
 
     for start, samples in _audio_windows(music, size):
         loud = loud or not audio.is_silent(samples, SILENCE_DB)
