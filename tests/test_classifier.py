@@ -184,3 +184,18 @@ def test_pipes_devices_and_bad_links_from_folders_and_patterns_are_refused_by_na
     assert not opened and predictions["song.wav"].ok
     for name, says in reasons.items():
         assert says in predictions[name].error, (name, predictions[name].error)
+
+
+def test_a_song_gets_the_same_answer_alone_and_in_a_library(coarse_model, tmp_path):
+    """The same function reads every file, whichever others come with it: the silence trimmed and the column
+    phases decided from the file alone (a 20 s song: 6 phases capped at 4; a 3-minute one: 1)."""
+    short = write(tmp_path / "library" / "a" / "short.wav", np.concatenate([np.zeros(SR, np.float32), music(20.0, seed=2)]))
+    long = write(tmp_path / "library" / "b" / "long.wav", music(180.0, seed=3))
+    for seed in range(3):
+        write(tmp_path / "library" / "c" / f"other{seed}.wav", music(40.0, seed=10 + seed))
+    classifier = load_model(coarse_model.info["source"], workers=2)
+    library = {p.path: p for p in classifier.predict(tmp_path / "library")}
+    for path in (short, long):
+        (alone,) = load_model(coarse_model.info["source"], workers=1).predict([path])
+        assert alone.genre == library[str(path)].genre
+        assert alone.probabilities == pytest.approx(library[str(path)].probabilities, abs=1e-5)

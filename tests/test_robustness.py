@@ -2,7 +2,8 @@
 
 Each recording is written again resampled (32-96 kHz), as 24-bit and float samples, as stereo with different
 channels and as 5.1, with gain, with silence before and after, with fades, with a DC offset, inside a longer
-recording and as a whole ripped song; every file is classified as users classify files. No genre probability
+recording, as a whole ripped song, and (on the real excerpts) as MP3 at 320 and 128 kb/s, Ogg Vorbis q5 and Opus at
+about 96 kb/s; every file is classified as users classify files. No genre probability
 may move by more than 0.05 (fades: the measured 0.065, see FADES) and no top genre may change (but on a tie).
 The front end before issue 20 failed this on the real excerpts by up to 0.73 (silence around the music), 0.45
 (resampling) and 0.47 (DC offset).
@@ -65,15 +66,26 @@ def generated(tmp_path_factory):
     return paths
 
 
+#: The changes of issue 20's list; the lossy encodings (MP3, Vorbis, Opus) are measured on the real excerpts only:
+#: they change the signal itself, and on the generated songs' synthetic hi-hats the small CNN moves by up to 0.08.
+UNENCODED = [v for v in VARIANTS if v.level is None]
+
+
 @pytest.mark.parametrize("name", MODELS)
 def test_the_answer_depends_on_the_music_only_on_generated_songs(generated, tmp_path, name):
-    assert_targets(measure(load_model(name), generated, tmp_path))
+    assert_targets(measure(load_model(name), generated, tmp_path, UNENCODED))
+
+
+@pytest.fixture(scope="module")
+def variants_folder(tmp_path_factory):
+    """One folder of the real excerpts' variants, written once for both models."""
+    return tmp_path_factory.mktemp("real-variants")
 
 
 @pytest.mark.shared_data
 @pytest.mark.parametrize("name", MODELS)
-def test_the_answer_depends_on_the_music_only_on_the_real_excerpts(samples_dir, tmp_path, name):
-    table = measure(load_model(name), sorted(samples_dir.glob("*.wav")), tmp_path)
+def test_the_answer_depends_on_the_music_only_on_the_real_excerpts(samples_dir, variants_folder, name):
+    table = measure(load_model(name), sorted(samples_dir.glob("*.wav")), variants_folder)
     assert len(table["originals"]) == 10
     assert_targets(table)
 

@@ -2,8 +2,9 @@
 
 A user's files are not GTZAN's 22.05 kHz mono excerpts cut from the middle of songs: they are 44.1 or
 48 kHz, stereo or 5.1, 16-bit, 24-bit or float, louder or quieter, with silence and fades at both ends,
-whole songs around the music. :data:`VARIANTS` makes each of those changes to one recording (none of
-them changes the music), :func:`write_variants` writes them as real audio files, and :func:`measure`
+whole songs around the music, MP3, Vorbis or Opus. :data:`VARIANTS` makes each of those changes to one recording
+(none of them changes the music, and the encodings only as much as they do), :func:`write_variants` writes them as
+real audio files, and :func:`measure`
 classifies the originals and their variants through the same file path users take
 (:meth:`genrekit.inference.Classifier.predict`) and reports, per change, the largest change of any genre
 probability and how many files changed their top genre.
@@ -42,12 +43,23 @@ class Variant:
         ``make(y, sr) -> (samples, rate)``: mono float ``y`` [shape=(n,)] at ``sr`` -> the file's samples
         [shape=(n', channels)] at ``rate``.
     subtype : str
-        How the samples are stored (libsndfile subtype: ``PCM_16``, ``PCM_24``, ``FLOAT``).
+        How the samples are stored (libsndfile subtype: ``PCM_16``, ``PCM_24``, ``FLOAT``; ``MPEG_LAYER_III``,
+        ``VORBIS``, ``OPUS`` for the lossy encodings).
+    level : float, optional
+        libsndfile's compression level of a lossy encoding (MP3: 0 is 320 kb/s, 0.66 is 128 kb/s at 44.1 kHz;
+        Vorbis: 0.5 is quality 5; Opus: 0.82 is about 96 kb/s).
     """
 
     name: str
     make: Callable[[np.ndarray, int], tuple[np.ndarray, int]]
     subtype: str = "PCM_16"
+    level: float | None = None
+
+    @property
+    def file_format(self) -> tuple[str, str]:
+        """libsndfile's major format and the file extension for :attr:`subtype`."""
+        return {"MPEG_LAYER_III": ("MP3", "mp3"), "VORBIS": ("OGG", "ogg"), "OPUS": ("OGG", "opus")}.get(
+            self.subtype, ("WAV", "wav"))
 
 
 def _mono(y: np.ndarray) -> np.ndarray:
@@ -101,6 +113,14 @@ def _dc(y, sr):
     return _mono(0.9 * np.asarray(y, dtype=np.float64) + 0.05), sr
 
 
+def _ripped(rate: int) -> Callable:
+    """Resampled to ``rate`` and stereo (a ripped CD's or a download's layout; channels 1 dB apart)."""
+    def make(y, sr):
+        z = audio.resample(y, sr, rate).astype(np.float64)
+        return np.stack([z, 0.9 * z], axis=1), rate
+    return make
+
+
 def _whole_song(y, sr):
     """As a ripped song is: 44.1 kHz stereo, 1.5 s of silence, a 3 s fade-in, the music, a 3 s fade-out, 4 s
     of silence."""
@@ -133,17 +153,22 @@ VARIANTS: tuple[Variant, ...] = (
     Variant("DC offset 0.05", _dc, "FLOAT"),
     Variant("inside a longer recording (20 s silence, music, 20 s silence)", _silence(20.0, 20.0)),
     Variant("as a whole song (44.1 kHz stereo, silence, fades)", _whole_song),
+    Variant("MP3 320 kb/s (44.1 kHz stereo)", _ripped(44100), "MPEG_LAYER_III", 0.0),
+    Variant("MP3 128 kb/s (44.1 kHz stereo)", _ripped(44100), "MPEG_LAYER_III", 0.66),
+    Variant("Ogg Vorbis q5 (44.1 kHz stereo)", _ripped(44100), "VORBIS", 0.5),
+    Variant("Opus ~96 kb/s (48 kHz stereo)", _ripped(48000), "OPUS", 0.82),
 )
 
 
 def write_variants(path: str | os.PathLike, folder: str | os.PathLike,
                    variants: Iterable[Variant] = VARIANTS) -> dict[str, Path]:
-    """Write every variant of the recording at ``path`` as a WAV file in ``folder``.
+    """Write every variant of the recording at ``path`` as an audio file in ``folder`` (WAV, or the lossy encoding's);
+    a variant already written there is kept.
 
     Returns
     -------
     dict of str to Path
-        Variant name -> its file (``STEM.vNN.wav``).
+        Variant name -> its file (``STEM.vNN.wav``, ``.mp3``, ``.ogg``, ``.opus``).
     """
     sr = audio.info(path).sr
     y = audio.load(path, sr=None)
@@ -151,12 +176,20 @@ def write_variants(path: str | os.PathLike, folder: str | os.PathLike,
     folder.mkdir(parents=True, exist_ok=True)
     written = {}
     for i, variant in enumerate(variants):
+        major, extension = variant.file_format
+        target = folder / f"{Path(path).stem}.v{i:02d}.{extension}"
+        written[variant.name] = target
+        if target.exists():  # written before into this folder (another model measured on the same files)
+            continue
         samples, rate = variant.make(y, sr)
         if variant.subtype != "FLOAT":  # a resampler's overshoot of a loud master clips, as a converter's does
             samples = np.clip(samples, -1.0, 1.0)
-        target = folder / f"{Path(path).stem}.v{i:02d}.wav"
-        sf.write(target, samples.astype(np.float32), rate, subtype=variant.subtype)
-        written[variant.name] = target
+        extra = {} if variant.level is None else {"compression_level": variant.level}
+        if major == "MP3":
+            extra["bitrate_mode"] = "CONSTANT"
+        part = target.with_name(f".{target.name}.part")  # complete files only under the final name
+        sf.write(part, samples.astype(np.float32), rate, format=major, subtype=variant.subtype, **extra)
+        os.replace(part, target)
     return written
 
 
