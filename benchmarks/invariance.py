@@ -25,9 +25,18 @@ from pathlib import Path
 
 
 def default_samples() -> Path:
+    """``../shared/data/gtzan-samples`` beside the checkout (or under ``$GENREKIT_SHARED_DATA``)."""
     shared = os.environ.get("GENREKIT_SHARED_DATA")
     base = Path(shared) if shared else Path(__file__).resolve().parents[2] / "shared" / "data"
     return base / "gtzan-samples"
+
+
+def real_excerpts(folder: Path) -> list[Path]:
+    """The ``*.wav`` excerpts in ``folder``; with none, prints ``{"skipped": reason}`` (the benchmark's JSON)."""
+    files = sorted(folder.glob("*.wav"))
+    if not files:
+        print(json.dumps({"skipped": f"no *.wav in {folder} (the real GTZAN excerpts of ../shared/data)"}))
+    return files
 
 
 def markdown(results: dict) -> str:
@@ -53,9 +62,8 @@ def main() -> None:
     parser.add_argument("--samples", type=Path, default=default_samples())
     parser.add_argument("--markdown", action="store_true", help="also print the model card's table (stderr)")
     args = parser.parse_args()
-    files = sorted(args.samples.glob("*.wav"))
+    files = real_excerpts(args.samples)
     if not files:
-        print(json.dumps({"skipped": f"no *.wav in {args.samples} (the real GTZAN excerpts of ../shared/data)"}))
         return
     warnings.filterwarnings("ignore", category=FutureWarning)
     results = {}

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tempfile
 import time
@@ -29,13 +28,10 @@ from pathlib import Path
 
 import numpy as np
 
+from invariance import default_samples, real_excerpts  # noqa: E402  (benchmarks/ is on sys.path)
+
 SR = 22050
 SONG_SR = 44100
-
-
-def default_samples() -> Path:
-    shared = os.environ.get("GENREKIT_SHARED_DATA")
-    return (Path(shared) if shared else Path(__file__).resolve().parents[2] / "shared" / "data") / "gtzan-samples"
 
 
 def as_ripped(music: np.ndarray, path: Path) -> Path:
@@ -82,9 +78,8 @@ def main() -> None:
     parser.add_argument("--model", default=None)
     parser.add_argument("--samples", type=Path, default=default_samples())
     args = parser.parse_args()
-    files = sorted(args.samples.glob("*.wav"))
+    files = real_excerpts(args.samples)
     if not files:
-        print(json.dumps({"skipped": f"no *.wav in {args.samples}"}))
         return
     warnings.filterwarnings("ignore", category=FutureWarning)
     torch.set_num_threads(1)

@@ -156,7 +156,9 @@ def _cut(blocks: Iterator[np.ndarray], spec: FeatureSpec, size: int, name: str,
         for values in computed:
             yield Window((music.lead + start) / spec.sr, samples.shape[0] / spec.sr, values)
 
+    found = 0
     for start, samples in _audio_windows(music, size):
+        found += 1
         loud = loud or not audio.is_silent(samples, SILENCE_DB)
         if phases is not None:
             yield from featurised(start, samples, phases)
@@ -171,7 +173,7 @@ def _cut(blocks: Iterator[np.ndarray], spec: FeatureSpec, size: int, name: str,
             for window in held:
                 yield from featurised(*window, phases)
             held = []
-    if phases is None and not held:
+    if not found:
         raise FeatureError(f"{name}: empty: no audio samples; check the file")
     if not loud:
         raise FeatureError(f"{name}: silent (peak below {SILENCE_DB:.0f} dBFS): there is nothing to classify; "
