@@ -151,3 +151,16 @@ def test_float_options_refuse_nan_and_infinity(arguments, tmp_path, monkeypatch)
     said = " ".join(result.output.replace("│", " ").split())  # typer draws a box around the line
     assert result.exit_code == 2, result.output
     assert "is not allowed; give a finite number" in said
+
+
+def test_features_take_a_preset_with_fields_changed():
+    import typer
+
+    from genrekit.apps.cli import _feature_option
+
+    assert _feature_option("coarse_mel") == "coarse_mel" and _feature_option(None) is None
+    assert _feature_option("coarse_mel:max_hz=10500,stretch=false") == {"preset": "coarse_mel", "max_hz": 10500,
+                                                                        "stretch": False}
+    for bad in ("coarse_mel:bogus=1", "coarse_mel:max_hz", "coarse_mel:phase=2"):
+        with pytest.raises(typer.BadParameter):
+            _feature_option(bad)

@@ -50,3 +50,15 @@ def test_a_preset_made_from_the_held_arrays_is_converted(coarse_mel_dir):
     first = collection.tracks[0].id
     np.testing.assert_array_equal(arrays[first], spec.from_source(collection.features[first]))
     assert arrays[first].shape == (96, 1875)
+
+
+def test_a_preset_with_fields_changed_reads_held_arrays_as_it_reads_audio(coarse_mel_dir):
+    """``features`` as a mapping (``--features coarse_mel:max_hz=10500``): the held arrays conform to it (the two
+    bands above 10.5 kHz at the floor), as the same spec leaves them unread from audio."""
+    config = TrainConfig(model="zhang2016_nnet1", dataset="coarse-mel", root=str(coarse_mel_dir), split="filtered:dev",
+                         features={"preset": "coarse_mel", "max_hz": 10500})
+    spec = runs.feature_spec(config.features)
+    assert spec.max_hz == 10500 and spec.kind == "coarse_mel"
+    prepared = data.prepare(config)
+    values = prepared.train.features[0]
+    assert values.shape[0] == 128 and np.all(values[126:] == -80.0) and values[:126].max() > -80.0
