@@ -31,20 +31,16 @@ import numpy as np
 from invariance import default_samples, real_excerpts  # noqa: E402  (benchmarks/ is on sys.path)
 
 SR = 22050
-SONG_SR = 44100
 
 
 def as_ripped(music: np.ndarray, path: Path) -> Path:
-    """``music`` (22,050 Hz mono) written as a ripped song: 44.1 kHz stereo, silence and fades around it."""
+    """``music`` (22,050 Hz mono) written as a ripped song (``genrekit.robustness.whole_song``), 16-bit."""
     import soundfile as sf
 
-    from genrekit import audio
-    from genrekit.robustness import _faded
+    from genrekit.robustness import whole_song
 
-    y = _faded(audio.resample(music, SR, SONG_SR), SONG_SR, 3.0, 3.0)
-    y = np.concatenate([np.zeros(int(1.5 * SONG_SR)), y, np.zeros(4 * SONG_SR)])
-    y = 0.95 * y / max(1.0, float(np.abs(y).max()))
-    sf.write(path, np.stack([y, 0.9 * y], axis=1).astype(np.float32), SONG_SR, subtype="PCM_16")
+    samples, rate = whole_song(music, SR)
+    sf.write(path, np.clip(samples, -1.0, 1.0).astype(np.float32), rate, subtype="PCM_16")
     return path
 
 

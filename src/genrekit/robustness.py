@@ -25,7 +25,7 @@ import soundfile as sf
 
 from genrekit import audio
 
-__all__ = ["Variant", "VARIANTS", "MAX_CHANGE", "write_variants", "measure", "margin"]
+__all__ = ["Variant", "VARIANTS", "MAX_CHANGE", "write_variants", "measure", "margin", "whole_song"]
 
 #: The target: no genre probability moves by more than this between a recording and any variant.
 MAX_CHANGE = 0.05
@@ -121,9 +121,15 @@ def _ripped(rate: int) -> Callable:
     return make
 
 
-def _whole_song(y, sr):
+def whole_song(y: np.ndarray, sr: int) -> tuple[np.ndarray, int]:
     """As a ripped song is: 44.1 kHz stereo, 1.5 s of silence, a 3 s fade-in, the music, a 3 s fade-out, 4 s
-    of silence."""
+    of silence (``benchmarks/whole_songs.py`` writes its songs so too).
+
+    Returns
+    -------
+    samples : np.ndarray [shape=(n, 2)], float64
+    rate : int
+    """
     music = _faded(audio.resample(y, sr, 44100), 44100, 3.0, 3.0)
     padded = np.concatenate([np.zeros(int(1.5 * 44100)), music, np.zeros(4 * 44100)])
     return np.stack([padded, 0.8 * padded], axis=1), 44100
@@ -152,7 +158,7 @@ VARIANTS: tuple[Variant, ...] = (
     Variant("3 s fade-out", lambda y, sr: (_mono(_faded(y, sr, 0.0, 3.0)), sr)),
     Variant("DC offset 0.05", _dc, "FLOAT"),
     Variant("inside a longer recording (20 s silence, music, 20 s silence)", _silence(20.0, 20.0)),
-    Variant("as a whole song (44.1 kHz stereo, silence, fades)", _whole_song),
+    Variant("as a whole song (44.1 kHz stereo, silence, fades)", whole_song),
     Variant("MP3 320 kb/s (44.1 kHz stereo)", _ripped(44100), "MPEG_LAYER_III", 0.0),
     Variant("MP3 128 kb/s (44.1 kHz stereo)", _ripped(44100), "MPEG_LAYER_III", 0.66),
     Variant("Ogg Vorbis q5 (44.1 kHz stereo)", _ripped(44100), "VORBIS", 0.5),

@@ -104,8 +104,8 @@ class Trimmed:
             head = raw[:self.lookahead]
             span = self._offset(head, head)
             if span is not None:
-                self._offset(head, head[span[0]:span[1] + 1])
-                first, _ = self._span(head - np.float32(self.dc)) or (0, 0)
+                span = self._offset(head, head[span[0]:span[1] + 1])  # the offset of the music alone
+                first = span[0] if span is not None else 0
                 self.lead += first
                 raw = raw[first:]
                 if raw.shape[0] < self.lookahead and not ended:  # a whole look-ahead from the music's start
@@ -148,11 +148,12 @@ class Trimmed:
     def _offset(self, raw: np.ndarray, part: np.ndarray) -> tuple[int, int] | None:
         """Take the DC offset from ``part`` of the look-ahead ``raw`` and its peak; the span of music in ``raw``."""
         self.dc = float(part.mean(dtype=np.float64)) if part.size and self.remove_dc else 0.0
-        self.peak = 0.0
-        for chunk in range(0, raw.shape[0], _CHUNK):
-            piece = raw[chunk:chunk + _CHUNK] - np.float32(self.dc)
-            self.peak = max(self.peak, float(np.abs(piece).max()))
-        return self._span(raw - np.float32(self.dc)) if raw.size else None
+        if not raw.size:
+            self.peak = 0.0
+            return None
+        shifted = raw - np.float32(self.dc)
+        self.peak = float(np.abs(shifted).max())
+        return self._span(shifted)
 
     def _span(self, block: np.ndarray) -> tuple[int, int] | None:
         """The first and last sample of ``block`` (offset removed) that are music, or ``None``; looked at a
