@@ -55,11 +55,14 @@ class Variant:
     subtype: str = "PCM_16"
     level: float | None = None
 
+    #: The container of PCM samples: ``WAV`` or ``FLAC``.
+    container: str = "WAV"
+
     @property
     def file_format(self) -> tuple[str, str]:
         """libsndfile's major format and the file extension for :attr:`subtype`."""
         return {"MPEG_LAYER_III": ("MP3", "mp3"), "VORBIS": ("OGG", "ogg"), "OPUS": ("OGG", "opus")}.get(
-            self.subtype, ("WAV", "wav"))
+            self.subtype, (self.container, self.container.lower()))
 
 
 def _mono(y: np.ndarray) -> np.ndarray:
@@ -159,6 +162,7 @@ VARIANTS: tuple[Variant, ...] = (
     Variant("DC offset 0.05", _dc, "FLOAT"),
     Variant("inside a longer recording (20 s silence, music, 20 s silence)", _silence(20.0, 20.0)),
     Variant("as a whole song (44.1 kHz stereo, silence, fades)", whole_song),
+    Variant("FLAC 24-bit (44.1 kHz stereo)", _ripped(44100), "PCM_24", container="FLAC"),
     Variant("MP3 320 kb/s (44.1 kHz stereo)", _ripped(44100), "MPEG_LAYER_III", 0.0),
     Variant("MP3 128 kb/s (44.1 kHz stereo)", _ripped(44100), "MPEG_LAYER_III", 0.66),
     Variant("Ogg Vorbis q5 (44.1 kHz stereo)", _ripped(44100), "VORBIS", 0.5),
